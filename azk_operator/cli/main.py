@@ -1,0 +1,25 @@
+"""The root Typer app. Command groups register here; keep imports at module level light (`azk --help`)."""
+
+from __future__ import annotations
+
+import typer
+
+from azk_operator import __version__
+
+app = typer.Typer(
+    name="azk",
+    help="Self-managed Kubernetes clusters on Azure.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the azk version."""
+    typer.echo(f"azk {__version__}")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,5 @@
+"""Shared fixtures live in tests/fixtures/<area>.py; this list registers them for every test."""
+
+pytest_plugins = [
+    "fixtures.kube",
+]
