@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
+from azk_operator.bootstrap.files import write_secret_file
 from azk_operator.testenv.controlplane import ControlPlane
-from azk_operator.testenv.pki import SuppliedPKI, write_secret
+from azk_operator.testenv.pki import SuppliedPKI
 
 app = typer.Typer(add_completion=False)
 
@@ -61,7 +62,7 @@ def main(
     pki = _read_pki(pki_dir) if pki_dir else SuppliedPKI()
     with ControlPlane(work_dir=work_dir, bind=bind, pki=pki, secure_port=port) as plane:
         kubeconfig.parent.mkdir(parents=True, exist_ok=True)
-        write_secret(kubeconfig, plane.kubeconfig.read_bytes())
+        write_secret_file(kubeconfig, plane.kubeconfig.read_bytes())
         typer.echo(
             f"control plane ready at {plane.server} in {plane.startup_seconds:.1f} s; kubeconfig {kubeconfig}"
         )

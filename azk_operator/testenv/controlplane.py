@@ -8,7 +8,6 @@ service-account tokens, which azk's drains and ownership rules depend on.
 
 from __future__ import annotations
 
-import base64
 import ctypes
 import ipaddress
 import shutil
@@ -23,10 +22,10 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-import yaml
-
+from azk_operator.bootstrap.certs import CertKeyPair
+from azk_operator.bootstrap.kubeconfig import client_certificate_kubeconfig, write_kubeconfig
 from azk_operator.testenv.assets import KubeAssets, find_kube_assets
-from azk_operator.testenv.pki import ControlPlaneFiles, SuppliedPKI, write_control_plane_pki, write_secret
+from azk_operator.testenv.pki import ControlPlaneFiles, SuppliedPKI, write_control_plane_pki
 
 # Controllers azk relies on: ownerReference GC, namespace cleanup, PDB status for drains, the
 # service-account controllers so ServiceAccounts get tokens and the default account exists, and ClusterRole
@@ -227,28 +226,15 @@ class ControlPlane:
 
     def _write_kubeconfig(self) -> None:
         files = self._require_files()
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": "azk-testenv",
-                    "cluster": {"server": self.server, "certificate-authority-data": _b64(files.ca_cert)},
-                }
-            ],
-            "users": [
-                {
-                    "name": "admin",
-                    "user": {
-                        "client-certificate-data": _b64(files.admin_cert),
-                        "client-key-data": _b64(files.admin_key),
-                    },
-                }
-            ],
-            "contexts": [{"name": "azk-testenv", "context": {"cluster": "azk-testenv", "user": "admin"}}],
-            "current-context": "azk-testenv",
-        }
-        write_secret(self.kubeconfig, yaml.safe_dump(config).encode())
+        admin = CertKeyPair.from_pem(files.admin_cert.read_bytes(), files.admin_key.read_bytes(), "admin")
+        kubeconfig = client_certificate_kubeconfig(
+            cluster_name="azk-testenv",
+            server=self.server,
+            ca_cert_pem=files.ca_cert.read_bytes(),
+            client=admin,
+            user="admin",
+        )
+        write_kubeconfig(self.kubeconfig, kubeconfig)
 
     def _wait_ready(self) -> None:
         files = self._require_files()
@@ -277,10 +263,6 @@ class ControlPlane:
         if self.files is None:
             raise RuntimeError("ControlPlane.start() has not written its PKI yet")
         return self.files
-
-
-def _b64(path: Path) -> str:
-    return base64.b64encode(path.read_bytes()).decode()
 
 
 def _free_port(host: str) -> int:
