@@ -34,6 +34,7 @@ system-tools:
 lint: venv
 	$(BIN)/ruff check azk_operator tests bench
 	$(BIN)/ruff format --check azk_operator tests bench
+	$(BIN)/hadolint Dockerfile
 
 typecheck: venv
 	$(BIN)/mypy
