@@ -2,5 +2,6 @@
 
 pytest_plugins = [
     "fixtures.kube",
+    "fixtures.kube_world",
     "fixtures.crds",
 ]
