@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from azk_operator import __version__
+from azk_operator.cli import emulator, operator
 
 app = typer.Typer(
     name="azk",
@@ -12,6 +13,8 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
+app.add_typer(operator.app, name="operator")
+app.add_typer(emulator.app, name="emulator")
 
 
 @app.command()

@@ -1,0 +1,52 @@
+"""`azk operator`: run the in-cluster operator (a Deployment in production, a local process in local mode)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Run the azk operator.", no_args_is_help=True)
+
+
+@app.command("run")
+def run(
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="AZK_KUBECONFIG", help="Kubeconfig of the cluster to manage (default: in-cluster)."
+        ),
+    ] = None,
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", envvar="AZK_NAMESPACE", help="Namespace to watch (repeatable)."),
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Watch every namespace.")
+    ] = False,
+    standalone: Annotated[
+        bool, typer.Option(help="Skip peering (only when exactly one replica can ever run).")
+    ] = False,
+    liveness: Annotated[
+        str | None,
+        typer.Option(help="Liveness endpoint, e.g. http://0.0.0.0:8080/healthz (probed by the kubelet)."),
+    ] = None,
+) -> None:
+    """Reconcile Cluster, NodeSet, NodePool and AddonManager resources until stopped."""
+    import asyncio
+
+    from azk_operator.controllers.runtime import OperatorOptions, run_operator
+
+    if all_namespaces == bool(namespace):
+        raise typer.BadParameter("give either --namespace or --all-namespaces", param_hint="--namespace")
+    if kubeconfig is not None and not kubeconfig.is_file():
+        raise typer.BadParameter(f"{kubeconfig} does not exist", param_hint="--kubeconfig")
+    options = OperatorOptions(
+        kubeconfig=kubeconfig,
+        namespaces=tuple(namespace or ()),
+        clusterwide=all_namespaces,
+        peering=not standalone,
+        liveness_endpoint=liveness,
+    )
+    asyncio.run(run_operator(options))

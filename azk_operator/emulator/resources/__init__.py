@@ -1,0 +1,1 @@
+"""Per-resource-type handlers of the ARM emulator."""
