@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import secrets
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,8 @@ from azk_operator.emulator.profiles import LatencyProfile
 from azk_operator.emulator.throttle import Throttle, ThrottleSpec
 
 log = logging.getLogger(__name__)
+SETTLE_INTERVAL_S = 0.5
+"""How often operations nobody polls are checked for completion (see ``operations.UNWATCHED_GRACE_S``)."""
 
 
 @dataclass
@@ -128,7 +133,23 @@ class EmulatorApp:
         app.add_routes(control_routes(self))
         app.add_routes(self.identity.routes())
         app.router.add_route("*", "/{tail:.*}", self.handle_arm)
+        app.cleanup_ctx.append(self._settling)
         return app
+
+    async def _settling(self, _: web.Application) -> AsyncIterator[None]:
+        """Finish unwatched operations in the background for as long as the server runs."""
+
+        async def settle_forever() -> None:
+            while True:
+                await asyncio.sleep(SETTLE_INTERVAL_S)
+                self.engine.settle(time.time())
+                self.persist()
+
+        task = asyncio.create_task(settle_forever())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     def msi_app(self) -> web.Application:
         app = web.Application()

@@ -48,6 +48,9 @@ from azk_operator.testenv import ControlPlane, SuppliedPKI
 log = logging.getLogger(__name__)
 
 CONTROL_PLANE_ROLE_LABEL = "node-role.kubernetes.io/control-plane"
+# A deleted VM is powered off, not shut down politely: its control plane gets this long after SIGTERM
+# (an apiserver with clients still connected would otherwise take its full graceful-shutdown time).
+POWER_OFF_GRACE_S = 1.0
 _RESOURCE_GROUP_IN_ID = re.compile(r"(/resourceGroups/)([^/]+)", re.IGNORECASE)
 
 
@@ -177,7 +180,9 @@ class VmBootSimulator:
         if not cluster.members:
             log.info("bootsim: last control-plane machine of %s is gone; stopping it", cluster.endpoint)
             self.clusters.pop(cluster.endpoint, None)
-            await asyncio.get_running_loop().run_in_executor(self._spawner, cluster.plane.stop)
+            await asyncio.get_running_loop().run_in_executor(
+                self._spawner, cluster.plane.stop, POWER_OFF_GRACE_S
+            )
             return
         if node is not None:
             await self._call(_delete_node, cluster, node)
@@ -193,7 +198,7 @@ class VmBootSimulator:
     def close(self) -> None:
         """Stop every control plane the simulator started."""
         for cluster in list(self.clusters.values()):
-            cluster.plane.stop()
+            cluster.plane.stop(POWER_OFF_GRACE_S)
         self.clusters.clear()
         self._spawner.shutdown(wait=True)
         self._calls.shutdown(wait=True)

@@ -741,6 +741,12 @@ class ArmEngine:
         if op.ready(time.time()):
             self._complete(op)
 
+    def settle(self, now: float) -> None:
+        """Finish the operations nobody watches once their time is up, as Azure does on its own."""
+        for op in self.ops.in_flight():
+            if op.status == "InProgress" and op.finishes_unwatched(now):
+                self._complete(op)
+
     def _complete(self, op: Operation) -> None:
         if op.fail_with is not None:
             self.ops.finish(op, op.fail_with)

@@ -17,6 +17,10 @@ from azk_operator.emulator.profiles import Latency
 
 Status = Literal["InProgress", "Succeeded", "Failed"]
 _KEEP_FINISHED = 50_000
+UNWATCHED_GRACE_S = 5.0
+"""Azure finishes an operation whether or not anyone polls it. The emulator finishes operations on
+observation (deterministic for tests), and one that nobody observes (a resource-group delete whose caller
+went away with the group) this long after its duration is up."""
 
 
 def _iso(epoch: float) -> str:
@@ -46,6 +50,9 @@ class Operation:
 
     def ready(self, now: float) -> bool:
         return self.polls >= self.polls_required and self.remaining(now) <= 0.0
+
+    def finishes_unwatched(self, now: float) -> bool:
+        return now >= self.started + self.seconds + UNWATCHED_GRACE_S
 
     def status_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"id": self.id, "name": self.id, "status": self.status}

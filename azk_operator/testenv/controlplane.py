@@ -119,12 +119,12 @@ class ControlPlane:
             raise
         self.startup_seconds = time.monotonic() - started
 
-    def stop(self) -> None:
-        """Stop every child (newest first): SIGTERM, then SIGKILL after a grace period."""
+    def stop(self, grace_s: float = STOP_TIMEOUT_S) -> None:
+        """Stop every child (newest first): SIGTERM, then SIGKILL after `grace_s`."""
         for _, proc in reversed(self._processes):
             if proc.poll() is None:
                 proc.terminate()
-        deadline = time.monotonic() + STOP_TIMEOUT_S
+        deadline = time.monotonic() + grace_s
         for _, proc in reversed(self._processes):
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))

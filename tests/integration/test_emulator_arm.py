@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from azure.mgmt.network import models as nm
 from fixtures.emulator import ArmClients, make_clients, resource_id, scale_set_model, vnet_model
 
 from azk_operator.emulator import ArmEmulator, Latency, LatencyProfile
+from azk_operator.emulator.operations import UNWATCHED_GRACE_S
 
 GROUP = "arm-rg"
 API = "api-version=2024-05-01"
@@ -219,6 +221,18 @@ def test_group_being_deleted_refuses_writes(arm_emulator_factory: Callable[..., 
     with pytest.raises(ResourceExistsError) as err:
         clients.network.virtual_networks.begin_create_or_update(GROUP, "vnet", vnet_model())
     assert err.value.error is not None and err.value.error.code == "ResourceGroupBeingDeleted"
+
+
+def test_an_operation_nobody_polls_still_finishes(arm_clients: ArmClients, arm_emulator: ArmEmulator) -> None:
+    """Azure finishes a group delete whose caller went away (the operator deleting its own cluster)."""
+    _group(arm_clients)
+    arm_clients.network.virtual_networks.begin_create_or_update(GROUP, "vnet", vnet_model()).result()
+    arm_clients.resource.resource_groups.begin_delete(GROUP, polling=False)  # accepted, never polled
+    assert arm_emulator.control.inventory() != [], "not finished at once"
+    deadline = time.monotonic() + UNWATCHED_GRACE_S + 10
+    while arm_emulator.control.inventory() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert arm_emulator.control.inventory() == []
 
 
 def test_failed_operation_reports_its_error(arm_clients: ArmClients, arm_emulator: ArmEmulator) -> None:
