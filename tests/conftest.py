@@ -6,4 +6,5 @@ pytest_plugins = [
     "fixtures.kube_world",
     "fixtures.crds",
     "fixtures.azure_layer",
+    "fixtures.cluster_world",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 
 import kopf
 
-from azk_operator.controllers import cluster
+from azk_operator.controllers import cluster, nodepool, nodeset
 from azk_operator.controllers.state import OperatorState, Timings
 
 
@@ -26,3 +26,5 @@ def register(registry: kopf.OperatorRegistry, kubeconfig: Path | None) -> None:
             await state.close()
 
     cluster.register(registry, resync_s=timings.resync_s)
+    nodeset.register(registry, resync_s=timings.resync_s)
+    nodepool.register(registry, resync_s=timings.resync_s)

@@ -1,0 +1,183 @@
+"""The Cluster controller on a self-managed cluster: the operator runs against the API server the boot
+simulator started for the cluster it manages, and every check is on Azure (emulator) or Kubernetes state."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import kubernetes
+import pytest
+from fixtures.cluster_world import World
+
+from azk_operator.azure.tags import ownership_key
+from azk_operator.bootstrap import inspect_endpoint
+
+GROUP, VERSION = "engine.azk.io", "v1alpha1"
+READY_TIMEOUT_S = 180.0
+WRITE_METHODS = {"PUT", "PATCH", "POST", "DELETE"}
+
+EXPECTED_TYPES = {
+    "microsoft.resources/resourcegroups",
+    "microsoft.network/virtualnetworks",
+    "microsoft.network/networksecuritygroups",
+    "microsoft.network/routetables",
+    "microsoft.network/publicipaddresses",
+    "microsoft.network/loadbalancers",
+    "microsoft.compute/virtualmachinescalesets",
+    "microsoft.compute/virtualmachinescalesets/virtualmachines",
+}
+
+
+def eventually(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout:.0f} s")
+
+
+def custom(world: World) -> kubernetes.client.CustomObjectsApi:
+    return kubernetes.client.CustomObjectsApi(world.kube.api)
+
+
+def cluster_obj(world: World) -> dict[str, Any] | None:
+    try:
+        found: dict[str, Any] = custom(world).get_namespaced_custom_object(
+            GROUP, VERSION, world.namespace, "clusters", world.cluster_name
+        )
+    except kubernetes.client.ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return found
+
+
+def condition(obj: dict[str, Any] | None, kind: str) -> dict[str, Any]:
+    for c in (obj or {}).get("status", {}).get("conditions", []):
+        if c["type"] == kind:
+            found: dict[str, Any] = c
+            return found
+    return {}
+
+
+def is_ready(world: World) -> bool:
+    return bool(condition(cluster_obj(world), "Ready").get("status") == "True")
+
+
+def owned(world: World) -> list[Any]:
+    key = ownership_key(world.cluster_name).lower()
+    return [
+        item
+        for item in world.emulator.control.inventory()
+        if any(k.lower() == key for k in (item.tags or {}))
+    ]
+
+
+def writes_since(world: World, mark: int) -> list[Any]:
+    return [r for r in world.emulator.control.journal()[mark:] if r.method in WRITE_METHODS]
+
+
+def test_cluster_reaches_ready_and_a_converged_cluster_sends_no_azure_writes(cluster_world: World) -> None:
+    world = cluster_world
+    with world.run_operator():
+        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready")
+        obj = cluster_obj(world)
+        assert obj is not None
+        for kind in ("ResourceGroupReady", "NetworkReady", "LoadBalancerReady", "ControlPlaneReady"):
+            assert condition(obj, kind).get("status") == "True", kind
+        status = obj["status"]
+        assert status["endpoint"] == f"https://{world.endpoint}"
+        assert status["observedGeneration"] == obj["metadata"]["generation"]
+
+        types = {item.type.lower() for item in world.emulator.control.inventory()}
+        assert types == EXPECTED_TYPES, "exactly the base infrastructure and one scale set with its VMs"
+        untagged = [item.id for item in world.emulator.control.inventory() if item not in owned(world)]
+        assert untagged == [], "everything azk created carries the ownership tag"
+
+        host, port = world.endpoint.rsplit(":", 1)
+        ca = world.kubeconfig.parent / "cluster-ca.crt"
+        ca.write_bytes(world.pki.ca.cert_pem)
+        served = inspect_endpoint(host, int(port), ca_file=ca)
+        assert host in served.sans.as_strings(), (
+            "the endpoint answers with the cluster CA and lists its address"
+        )
+
+        mark = len(world.emulator.control.journal())
+        time.sleep(10)  # several resync periods at the test time scale (resync 3 s)
+        assert writes_since(world, mark) == [], "a converged cluster sends zero Azure writes"
+        assert condition(cluster_obj(world), "Ready").get("status") == "True"
+
+
+def test_paused_cluster_sends_no_writes_even_when_azure_drifted(cluster_world: World) -> None:
+    world = cluster_world
+    with world.run_operator():
+        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready")
+        custom(world).patch_namespaced_custom_object(
+            GROUP, VERSION, world.namespace, "clusters", world.cluster_name, {"spec": {"paused": True}}
+        )
+        eventually(
+            lambda: condition(cluster_obj(world), "Ready").get("reason") == "Paused", 30, "Paused reported"
+        )
+        mark = len(world.emulator.control.journal())
+        time.sleep(8)
+        assert writes_since(world, mark) == []
+
+
+def test_deleting_the_cluster_leaves_nothing_tagged_in_azure(cluster_world: World) -> None:
+    world = cluster_world
+    with world.run_operator():
+        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready")
+        custom(world).delete_namespaced_custom_object(
+            GROUP, VERSION, world.namespace, "clusters", world.cluster_name
+        )
+        # The resource-group delete takes the control plane (and this operator's API server) with it.
+        eventually(lambda: owned(world) == [], 120, "nothing tagged with the cluster left in Azure")
+
+
+@pytest.mark.slow
+def test_steady_429_and_5xx_faults_still_converge_and_honour_retry_after(cluster_world: World) -> None:
+    world = cluster_world
+    control = world.emulator.control
+    control.inject_fault(
+        ".*", "*", status=429, code="TooManyRequests", retry_after=1, probability=0.15, seed=7
+    )
+    control.inject_fault(".*", "*", status=503, code="ServiceUnavailable", probability=0.1, seed=11)
+    with world.run_operator():
+        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready under faults")
+    journal = control.journal()
+    for i, record in enumerate(journal):
+        if record.status == 429:
+            retry_at = record.time + 1.0
+            early = [
+                r
+                for r in journal[i + 1 :]
+                if r.time < retry_at - 0.05 and r.path.lower() == record.path.lower()
+            ]
+            assert early == [], f"a request went out before Retry-After after a 429 on {record.path}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_operator_killed_at_random_points_converges_without_duplicates(
+    cluster_world: World, seed: int
+) -> None:
+    world = cluster_world
+    rng = random.Random(seed)
+    for _ in range(3):
+        operator = world.start_operator_process()
+        time.sleep(rng.uniform(1.0, 6.0))
+        operator.send_signal(signal.SIGKILL)
+        operator.wait()
+    with world.run_operator():
+        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready after restarts")
+    scale_sets = [
+        i for i in world.emulator.control.inventory() if i.type.lower().endswith("virtualmachinescalesets")
+    ]
+    assert len(scale_sets) == 1, "one control-plane scale set, never a duplicate"
+    types = {item.type.lower() for item in world.emulator.control.inventory()}
+    assert types == EXPECTED_TYPES
