@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import Field, NonNegativeInt
 
@@ -13,18 +13,23 @@ from azk_operator.api.rules import ApiModel, ListType, Rule, TransitionRule, imm
 from azk_operator.api.status import CommonStatus
 from azk_operator.api.types import ClusterName, Duration, IntOrPercent, is_zero, object_default
 
+DEFAULT_MAX_SURGE: Final[IntOrPercent] = "10%"
+"""AKS surges 10% of a pool (rounded up: at least one node), GKE one node; both keep maxUnavailable at 0.
+"10%" surges small pools one node at a time, does not make big pools crawl, and gives up no capacity."""
+DEFAULT_MAX_UNAVAILABLE: Final[IntOrPercent] = 0
+
 
 class RolloutStrategy(ApiModel):
     """How nodes roll over to a new template: surge new VMs, then cordon, drain and delete old ones."""
 
-    max_surge: IntOrPercent = 1
+    max_surge: IntOrPercent = DEFAULT_MAX_SURGE
     """Nodes above replicas during a rollout: a count or a percentage of replicas (rounded up)."""
-    max_unavailable: IntOrPercent = 0
+    max_unavailable: IntOrPercent = DEFAULT_MAX_UNAVAILABLE
     """Nodes below replicas during a rollout: a count or a percentage of replicas (rounded down)."""
     drain_timeout: Duration = "10m"
     """Give up draining a node after this long and report what blocks it (e.g. a PodDisruptionBudget)."""
     node_startup_timeout: Duration = "20m"
-    """A new VM whose Node is not Ready after this long is replaced."""
+    """A new VM whose Node is not Ready after this long stalls the rollout (reason NodeStartupTimeout)."""
 
     rules: ClassVar[tuple[Rule, ...]] = (
         Rule(

@@ -68,7 +68,7 @@ _QUALIFIED_NAME = re.compile(QUALIFIED_NAME_PATTERN)
 
 
 def _label_keys_valid(labels: dict[str, str]) -> bool:
-    return all(len(key) <= QUALIFIED_NAME_MAX_LENGTH and _QUALIFIED_NAME.match(key) for key in labels)
+    return all(len(key) <= QUALIFIED_NAME_MAX_LENGTH and _QUALIFIED_NAME.fullmatch(key) for key in labels)
 
 
 #: Node labels. The schema cannot constrain map keys, so a CEL rule checks them.
@@ -120,7 +120,7 @@ def _int_or_string(value: object) -> int | str:
 def _int_or_percent_valid(value: int | str) -> bool:
     if isinstance(value, int):
         return 0 <= value <= MAX_REPLICAS
-    return _PERCENT.match(value) is not None
+    return _PERCENT.fullmatch(value) is not None
 
 
 #: A count of nodes or a percentage of the pool's replicas ("25%"), as in Deployment rollouts.

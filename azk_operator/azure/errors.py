@@ -180,7 +180,7 @@ def _number(raw: str | None) -> float | None:
 def _reason_from_code(code: str | None, fallback: str) -> str:
     if code:
         cleaned = code.replace(".", "").replace("-", "")
-        if _REASON_OK.match(cleaned):
+        if _REASON_OK.fullmatch(cleaned):
             return cleaned
     return fallback
 

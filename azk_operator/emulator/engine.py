@@ -925,7 +925,7 @@ _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._()-]*[A-Za-z0-9_)])?$")
 
 
 def _check_name(name: str, limit: int) -> None:
-    if len(name) > limit or not _NAME.match(name):
+    if len(name) > limit or not _NAME.fullmatch(name):
         raise ArmError(
             400,
             "InvalidResourceName",

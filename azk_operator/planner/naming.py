@@ -70,7 +70,7 @@ def template_hash(template: Mapping[str, JsonValue]) -> str:
 
 
 def is_dns1123_label(name: str) -> bool:
-    return len(name) <= MAX_NAME_LENGTH and _DNS1123_LABEL.match(name) is not None
+    return len(name) <= MAX_NAME_LENGTH and _DNS1123_LABEL.fullmatch(name) is not None
 
 
 def nodeset_name(pool: str, hash_: str) -> str:

@@ -4,9 +4,7 @@ Resolution follows Kubernetes Deployments, which is what users of node pools exp
 taken of the desired replicas, surge rounds up (a non-zero surge always buys at least one node) and
 unavailable rounds down (a percentage never costs more capacity than asked for).
 
-Defaults: AKS surges 10% of the pool (rounded up, so at least one node) and GKE surges one node; both keep
-maxUnavailable at 0. azk takes AKS's "10%": small pools surge one node at a time like GKE, big pools do not
-crawl one node at a time, and no capacity is given up unless the user asks for it.
+The defaults are the API's (`api.nodepool.DEFAULT_MAX_SURGE`, `DEFAULT_MAX_UNAVAILABLE`).
 """
 
 from __future__ import annotations
@@ -14,12 +12,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Final
 
-IntOrPercent = int | str
-
-DEFAULT_MAX_SURGE: Final[IntOrPercent] = "10%"
-DEFAULT_MAX_UNAVAILABLE: Final[IntOrPercent] = 0
+from azk_operator.api.nodepool import DEFAULT_MAX_SURGE, DEFAULT_MAX_UNAVAILABLE
+from azk_operator.api.types import IntOrPercent
 
 _PERCENT = re.compile(r"^([0-9]{1,3})%$")
 
@@ -36,7 +31,7 @@ def _parse(value: IntOrPercent, field: str) -> tuple[int, bool]:
         if value < 0:
             raise InvalidStrategy(f"{field}: must not be negative, got {value}")
         return value, False
-    match = _PERCENT.match(value)
+    match = _PERCENT.fullmatch(value)
     if match is None or int(match.group(1)) > 100:
         raise InvalidStrategy(f"{field}: must be an integer or a percentage from 0% to 100%, got {value!r}")
     return int(match.group(1)), True

@@ -140,10 +140,16 @@ def test_scaling_2_5_1_follows_in_azure_and_drains_every_removed_node_first(clus
 
         def converged_after_kubelet_work() -> dict[str, Any] | None:
             existing = sets.nodes("workers")
-            for pod in cluster_world.kube.core.list_namespaced_pod(namespace).items:
-                if pod.metadata.deletion_timestamp is not None and pod.spec.node_name in existing:
+            terminating = [
+                pod
+                for pod in cluster_world.kube.core.list_namespaced_pod(namespace).items
+                if pod.metadata.deletion_timestamp is not None
+            ]
+            for pod in terminating:
+                if pod.spec.node_name in existing:
                     evicted_while_node_existed.add(pod.spec.node_name)
-            pods.finish_terminating(namespace)
+            # Only the pods seen above: one evicted after the listing waits for the next look.
+            pods.finish(namespace, [pod.metadata.name for pod in terminating])
             return sets.ready("workers", 1)
 
         status = eventually(converged_after_kubelet_work, "scale-down to 1")

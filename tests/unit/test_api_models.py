@@ -88,12 +88,12 @@ def test_minimal_cluster_defaults() -> None:
     assert spec.dns_prefix is None
 
 
-def test_node_pool_strategy_defaults_surge_one_node_at_a_time() -> None:
+def test_node_pool_strategy_defaults_surge_a_tenth_and_keep_capacity() -> None:
     pool = NodePool.model_validate(
         {"spec": {"clusterName": "demo", "template": {"kubernetesVersion": "v1.37.2"}}}
     )
     strategy = pool.spec.strategy
-    assert (strategy.max_surge, strategy.max_unavailable) == (1, 0)
+    assert (strategy.max_surge, strategy.max_unavailable) == ("10%", 0)
     assert duration_seconds(strategy.drain_timeout) == 600
     assert duration_seconds(strategy.node_startup_timeout) == 1200
     assert pool.spec.replicas == 1

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from azk_operator.planner.naming import is_dns1123_label, nodeset_name, template_hash
@@ -76,6 +76,7 @@ def test_long_or_dotted_pool_names_stay_distinct() -> None:
 
 
 @given(pool=st.text(max_size=300))
+@example(pool="0\n")  # `$` matches before a trailing newline: names are checked with fullmatch
 def test_nodeset_names_are_always_dns1123_labels(pool: str) -> None:
     name = nodeset_name(pool, template_hash(TEMPLATE))
     assert is_dns1123_label(name), name
