@@ -8,7 +8,9 @@ KUBE_ASSETS := .cache/kube-assets
 SYSTEM_TOOLS := cloud-init
 PYTEST_ARGS ?=
 
-.PHONY: test test-quick lint typecheck crds bench control-plane system-tools venv clean
+DEMO_CLUSTER ?= demo
+
+.PHONY: test test-quick demo demo-down lint typecheck crds bench control-plane system-tools venv clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,12 +43,29 @@ typecheck: venv
 
 crds: venv
 	$(BIN)/python -m azk_operator.api.crdgen crds
+	$(BIN)/python -m azk_operator.create.manifests deploy
 
 test: venv control-plane system-tools lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-quick: venv control-plane system-tools
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The main job, locally: a self-managed cluster on the ARM emulator and the VM boot simulator.
+demo: venv control-plane
+	$(BIN)/azk create $(DEMO_CLUSTER) --local --yes
+	@echo
+	$(BIN)/azk status $(DEMO_CLUSTER)
+	@$(BIN)/azk kubeconfig $(DEMO_CLUSTER) --file $(DEMO_CLUSTER).kubeconfig >/dev/null
+	@echo
+	@echo "kubeconfig: $(DEMO_CLUSTER).kubeconfig (mode 0600)"
+	@echo "explore:    kubectl --kubeconfig $(DEMO_CLUSTER).kubeconfig get azk,nodes -A"
+	@echo "            $(BIN)/azk status $(DEMO_CLUSTER)"
+	@echo "stop:       make demo-down   (deletes the cluster, then stops local mode)"
+
+demo-down: venv
+	$(BIN)/azk delete $(DEMO_CLUSTER) --local --yes
+	$(BIN)/azk local down
 
 bench: venv
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +14,8 @@ app = typer.Typer(
 
 def _write_env_file(path: Path, values: dict[str, str]) -> None:
     """``KEY=value`` lines for the shell or a dotenv loader, replaced atomically."""
+    import os
+
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     os.replace(tmp, path)
@@ -44,7 +43,9 @@ def run(
     scale: Annotated[float, typer.Option(help="Multiply every profile duration by this factor.")] = 1.0,
 ) -> None:
     """Serve ARM on HTTPS until interrupted; prints the endpoint and the CA to trust."""
+    import asyncio
     import ipaddress
+    import signal
 
     from azk_operator.emulator import AsyncArmEmulator, LatencyProfile
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from azk_operator import __version__
-from azk_operator.cli import emulator, operator
+from azk_operator.cli import create, delete, emulator, kubeconfig, local, operator, status
 
 app = typer.Typer(
     name="azk",
@@ -15,6 +15,11 @@ app = typer.Typer(
 )
 app.add_typer(operator.app, name="operator")
 app.add_typer(emulator.app, name="emulator")
+app.add_typer(local.app, name="local")
+app.command("create")(create.create)
+app.command("status")(status.status)
+app.command("kubeconfig")(kubeconfig.kubeconfig)
+app.command("delete")(delete.delete)
 
 
 @app.command()
@@ -26,3 +31,7 @@ def version() -> None:
 def run() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    run()

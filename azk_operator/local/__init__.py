@@ -1,0 +1,1 @@
+"""Local mode: the ARM emulator, the VM boot simulator and operator runners in one background process."""
