@@ -227,7 +227,8 @@ class ClusterSpec(ApiModel):
     kubernetes_version: KubernetesVersion
     """The control plane's Kubernetes version, with its leading v (v1.37.2)."""
     dns_prefix: Annotated[str, Field(pattern=DNS_PREFIX_PATTERN, max_length=63)] | None = None
-    """DNS label of the API server's public endpoint; defaults to the Cluster's name."""
+    """DNS label of the API server's public IP (<dnsPrefix>.<location>.cloudapp.azure.com, also in the
+    serving certificate); without it the endpoint is the public IP address alone."""
     network: NetworkSpec = Field(default_factory=NetworkSpec, json_schema_extra=object_default(NetworkSpec))
     control_plane: ControlPlaneSpec = Field(
         default_factory=ControlPlaneSpec, json_schema_extra=object_default(ControlPlaneSpec)

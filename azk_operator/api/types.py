@@ -55,9 +55,14 @@ KubernetesVersion = Annotated[
 DnsLabel = Annotated[str, Field(pattern=DNS_LABEL_PATTERN, min_length=1, max_length=63)]
 DnsSubdomain = Annotated[str, Field(pattern=DNS_SUBDOMAIN_PATTERN, min_length=1, max_length=253)]
 
-#: A Cluster's name, and every reference to it. Azure resource names and tags are derived from it, so it
-#: is a DNS label short enough to leave room for suffixes within Azure's 64-character names.
-ClusterName = Annotated[str, Field(pattern=DNS_LABEL_PATTERN, min_length=1, max_length=40)]
+#: A Cluster's name, and every reference to it. Azure resource names, tags, computer names and the
+#: kubeconfig are derived from it, so it is a DNS label that starts with a letter, short enough to leave
+#: room for suffixes within Azure's 64-character names.
+CLUSTER_NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+CLUSTER_NAME_MAX_LENGTH = 40
+ClusterName = Annotated[
+    str, Field(pattern=CLUSTER_NAME_PATTERN, min_length=1, max_length=CLUSTER_NAME_MAX_LENGTH)
+]
 
 QualifiedName = Annotated[
     str, Field(pattern=QUALIFIED_NAME_PATTERN, min_length=1, max_length=QUALIFIED_NAME_MAX_LENGTH)
@@ -71,7 +76,40 @@ def _label_keys_valid(labels: dict[str, str]) -> bool:
     return all(len(key) <= QUALIFIED_NAME_MAX_LENGTH and _QUALIFIED_NAME.fullmatch(key) for key in labels)
 
 
-#: Node labels. The schema cannot constrain map keys, so a CEL rule checks them.
+#: The NodeRestriction admission plugin lets a kubelet set labels of the kubernetes.io and k8s.io
+#: namespaces (and their subdomains) only under kubelet.kubernetes.io and node.kubernetes.io or for these
+#: well-known keys; a kubelet started with any other such --node-labels refuses to start.
+KUBELET_RESTRICTED_LABEL_PATTERN = r"^([^/]*\.)?(kubernetes|k8s)\.io/"
+KUBELET_ALLOWED_LABEL_PATTERN = r"^([^/]*\.)?(kubelet|node)\.kubernetes\.io/"
+KUBELET_ALLOWED_LABEL_KEYS = (
+    "kubernetes.io/hostname",
+    "kubernetes.io/arch",
+    "kubernetes.io/os",
+    "beta.kubernetes.io/arch",
+    "beta.kubernetes.io/os",
+    "beta.kubernetes.io/instance-type",
+    "failure-domain.beta.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+    "topology.kubernetes.io/zone",
+)
+_KUBELET_RESTRICTED = re.compile(KUBELET_RESTRICTED_LABEL_PATTERN)
+_KUBELET_ALLOWED = re.compile(KUBELET_ALLOWED_LABEL_PATTERN)
+
+
+def kubelet_may_set_label(key: str) -> bool:
+    """Whether a kubelet may register its node with this label key (see the patterns above)."""
+    return (
+        _KUBELET_RESTRICTED.match(key) is None
+        or _KUBELET_ALLOWED.match(key) is not None
+        or key in KUBELET_ALLOWED_LABEL_KEYS
+    )
+
+
+_ALLOWED_KEYS_CEL = ", ".join(f"'{key}'" for key in KUBELET_ALLOWED_LABEL_KEYS)
+
+#: Node labels, set by each node's kubelet when it registers. The schema cannot constrain map keys, so
+#: CEL rules check them.
 Labels = Annotated[
     dict[str, LabelValue],
     Field(max_length=32, json_schema_extra={"default": {}}),
@@ -79,6 +117,17 @@ Labels = Annotated[
         cel=f"self.all(k, k.size() <= {QUALIFIED_NAME_MAX_LENGTH} && k.matches(r'{QUALIFIED_NAME_PATTERN}'))",
         message="label keys must be qualified names such as example.com/tier or tier",
         check=_label_keys_valid,
+    ),
+    FieldRule(
+        cel=(
+            f"self.all(k, !k.matches(r'{KUBELET_RESTRICTED_LABEL_PATTERN}') || "
+            f"k.matches(r'{KUBELET_ALLOWED_LABEL_PATTERN}') || k in [{_ALLOWED_KEYS_CEL}])"
+        ),
+        message=(
+            "kubelets may set labels of the kubernetes.io and k8s.io namespaces only under "
+            "node.kubernetes.io or kubelet.kubernetes.io (e.g. not node-role.kubernetes.io/worker)"
+        ),
+        check=lambda labels: all(kubelet_may_set_label(key) for key in labels),
     ),
 ]
 

@@ -21,6 +21,8 @@ from azk_operator.azure.errors import DEFAULT_THROTTLE_DELAY_S, LocallyThrottled
 
 # azure-core may sleep inside a call only for short waits; longer ones go back to the caller as "retry later".
 MAX_INLINE_RETRY_WAIT_S = 2.0
+# Present on compute's answers when a per-resource policy (e.g. updates per scale set) applied.
+RESOURCE_LIMIT_HEADER = "x-ms-ratelimit-remaining-resource"
 
 
 def throttle_scopes(url: str) -> tuple[str, ...]:
@@ -76,12 +78,15 @@ class ThrottleGatePolicy(AsyncHTTPPolicy[Any, Any]):
             raise LocallyThrottledError(wait)
         response = await self.next.send(request)
         status = response.http_response.status_code
-        if status == 429 or (status == 503 and "retry-after" in _lower_keys(response.http_response.headers)):
+        headers = _lower_keys(response.http_response.headers)
+        if status == 429 or (status == 503 and "retry-after" in headers):
             delay = (
                 parse_retry_after(response.http_response.headers, longest=True) or DEFAULT_THROTTLE_DELAY_S
             )
-            # A per-scale-set limit closes only that scale set; anything else closes the subscription.
-            self._gate.close(scopes[-1], delay)
+            # A resource-level limit (compute names it in x-ms-ratelimit-remaining-resource) closes only the
+            # scale set; anything else is the subscription's limit and closes the whole subscription.
+            resource_limited = status == 429 and RESOURCE_LIMIT_HEADER in headers
+            self._gate.close(scopes[-1] if resource_limited else scopes[0], delay)
         return response
 
 

@@ -13,6 +13,10 @@ class BucketSpec:
     refill_per_second: float
 
 
+RESOURCE_LIMIT_HEADER = "x-ms-ratelimit-remaining-resource"
+SCALE_SET_UPDATE_POLICY = "Microsoft.Compute/UpdateVMScaleSet1Min"
+
+
 @dataclass(frozen=True)
 class ThrottleSpec:
     """Defaults are Azure's documented limits."""
@@ -83,5 +87,8 @@ class Throttle:
         wait = bucket.take()
         headers = {f"x-ms-ratelimit-remaining-subscription-{kind}": str(bucket.remaining)}
         if wait is None and write and scale_set is not None:
-            wait = self._bucket(f"vmss:{scale_set.lower()}", self.spec.scale_set_updates).take()
+            updates = self._bucket(f"vmss:{scale_set.lower()}", self.spec.scale_set_updates)
+            wait = updates.take()
+            # Compute names the resource-level policy it applied, as ARM's subscription limits do above.
+            headers[RESOURCE_LIMIT_HEADER] = f"{SCALE_SET_UPDATE_POLICY};{updates.remaining}"
         return wait, headers

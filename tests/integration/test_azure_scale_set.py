@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 
+import pytest
+from azure.core.exceptions import HttpResponseError
+from azure.mgmt.compute.models import VirtualMachineScaleSetUpdate
+
 from azk_operator.azure.clients import AzureClientFactory, SubscriptionClients
+from azk_operator.azure.errors import LocallyThrottledError
 from azk_operator.azure.infra import BaseInfraSpec, BaseInfrastructure, drive
 from azk_operator.azure.results import StepResult, StepState
 from azk_operator.azure.services.scale_set import ImageSpec, ScaleSet, ScaleSetSpec
@@ -123,3 +129,60 @@ async def test_resource_skus_are_listed_once_per_location_and_ttl(
     assert azure_factory.accounting.snapshot().count("read", "microsoft.compute/skus") > reads
     no_zones = await cache.vm_size("northcentralus", "Standard_D2s_v5")
     assert no_zones is not None and no_zones.zones == ()
+
+
+def named(clients: SubscriptionClients, plan: BaseInfrastructure, name: str) -> ScaleSet:
+    base = scale_set(clients, plan, capacity=1)
+    return ScaleSet(
+        clients,
+        cluster="c1",
+        resource_group="c1-rg",
+        spec=dataclasses.replace(base.spec, name=name, computer_name_prefix=name),
+    )
+
+
+async def two_scale_sets(clients: SubscriptionClients) -> None:
+    plan = await network(clients)
+    for name in ("pool-a", "pool-b"):
+        created = await drive_step(named(clients, plan, name).reconcile)
+        assert created.done, created
+
+
+async def test_a_subscription_limit_answered_on_a_scale_set_holds_back_the_whole_subscription(
+    arm_emulator: ArmEmulator, azure_factory: AzureClientFactory
+) -> None:
+    clients = azure_factory.subscription()
+    await two_scale_sets(clients)
+    arm_emulator.control.inject_fault(
+        ".*/virtualMachineScaleSets/pool-a$", "GET", status=429, retry_after=30, count=1
+    )
+    with pytest.raises(HttpResponseError) as throttled:
+        await clients.compute.virtual_machine_scale_sets.get("c1-rg", "pool-a")
+    assert throttled.value.status_code == 429
+    mark = len(arm_emulator.control.journal())
+    with pytest.raises(LocallyThrottledError):
+        await clients.compute.virtual_machine_scale_sets.get("c1-rg", "pool-b")
+    with pytest.raises(LocallyThrottledError):
+        await clients.network.virtual_networks.get("c1-rg", "c1-vnet")
+    assert arm_emulator.control.journal()[mark:] == [], "nothing is sent before the Retry-After"
+
+
+async def test_a_scale_set_update_limit_holds_back_only_that_scale_set(
+    arm_emulator: ArmEmulator, azure_factory: AzureClientFactory
+) -> None:
+    clients = azure_factory.subscription()
+    await two_scale_sets(clients)
+    # ARM's subscription buckets stay wide open; pool-a's update bucket holds one update.
+    arm_emulator.control.set_throttling(
+        reads=(10_000, 1_000), writes=(10_000, 1_000), scale_set_updates=(1, 0.01)
+    )
+    update = VirtualMachineScaleSetUpdate(tags={"touched": "1"})
+    await (await clients.compute.virtual_machine_scale_sets.begin_update("c1-rg", "pool-a", update)).result()
+    with pytest.raises(HttpResponseError) as throttled:
+        await clients.compute.virtual_machine_scale_sets.begin_update("c1-rg", "pool-a", update)
+    assert throttled.value.status_code == 429
+    with pytest.raises(LocallyThrottledError):
+        await clients.compute.virtual_machine_scale_sets.get("c1-rg", "pool-a")
+    other = await clients.compute.virtual_machine_scale_sets.get("c1-rg", "pool-b")
+    assert other.name == "pool-b", "another scale set of the subscription is not held back"
+    assert (await clients.network.virtual_networks.get("c1-rg", "c1-vnet")).name == "c1-vnet"
