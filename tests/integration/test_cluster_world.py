@@ -11,7 +11,7 @@ from typing import Any
 
 import kubernetes
 import pytest
-from fixtures.cluster_world import World
+from fixtures.cluster_world import World, cluster_manifest
 
 from azk_operator.azure.tags import ownership_key
 from azk_operator.bootstrap import inspect_endpoint
@@ -181,3 +181,57 @@ def test_operator_killed_at_random_points_converges_without_duplicates(
     assert len(scale_sets) == 1, "one control-plane scale set, never a duplicate"
     types = {item.type.lower() for item in world.emulator.control.inventory()}
     assert types == EXPECTED_TYPES
+
+
+def test_an_unknown_location_is_reported_and_nothing_is_created(cluster_world: World) -> None:
+    world = cluster_world
+    manifest = cluster_manifest("faraway", world.namespace, world.emulator.subscription_id)
+    manifest["spec"]["azure"]["location"] = "marsnorth"
+    with world.run_operator():
+        custom(world).create_namespaced_custom_object(GROUP, VERSION, world.namespace, "clusters", manifest)
+
+        def reported() -> dict[str, Any]:
+            obj = custom(world).get_namespaced_custom_object(
+                GROUP, VERSION, world.namespace, "clusters", "faraway"
+            )
+            found = condition(obj, "ResourceGroupReady")
+            return found if found.get("reason") == "LocationNotAvailableForResourceType" else {}
+
+        eventually(lambda: bool(reported()), 60, "the unknown location reported")
+        ready = condition(
+            custom(world).get_namespaced_custom_object(
+                GROUP, VERSION, world.namespace, "clusters", "faraway"
+            ),
+            "Ready",
+        )
+    assert "marsnorth" in reported()["message"] and ready["status"] == "False"
+    assert [i for i in world.emulator.control.inventory() if "faraway" in i.id.lower()] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_operator_killed_at_random_points_during_delete_leaves_nothing(
+    cluster_world: World, seed: int
+) -> None:
+    world = cluster_world
+    rng = random.Random(seed)
+    with world.run_operator():
+        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready")
+    custom(world).delete_namespaced_custom_object(
+        GROUP, VERSION, world.namespace, "clusters", world.cluster_name
+    )
+    for _ in range(2):
+        operator = world.start_operator_process()
+        time.sleep(rng.uniform(0.5, 3.0))
+        operator.send_signal(signal.SIGKILL)
+        operator.wait()
+        if not owned(world):
+            break
+    if owned(world):  # not finished while being killed: a last operator finishes it
+        operator = world.start_operator_process()
+        try:
+            eventually(lambda: owned(world) == [], 120, "nothing tagged with the cluster left in Azure")
+        finally:
+            operator.kill()
+            operator.wait()
+    assert owned(world) == []
