@@ -11,6 +11,6 @@ RUN useradd --system --uid 10001 --no-create-home azk
 USER 10001
 # Python writes no .pyc files into a read-only root filesystem, and logs are not buffered.
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-EXPOSE 8080
+EXPOSE 8080 9090
 ENTRYPOINT ["azk", "operator", "run"]
-CMD ["--all-namespaces", "--liveness", "http://0.0.0.0:8080/healthz"]
+CMD ["--all-namespaces", "--liveness", "http://0.0.0.0:8080/healthz", "--metrics", "0.0.0.0:9090"]

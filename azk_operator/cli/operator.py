@@ -32,6 +32,12 @@ def run(
         str | None,
         typer.Option(help="Liveness endpoint, e.g. http://0.0.0.0:8080/healthz (probed by the kubelet)."),
     ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            help="Serve Prometheus metrics (Azure request counters) at HOST:PORT, e.g. 0.0.0.0:9090."
+        ),
+    ] = None,
 ) -> None:
     """Reconcile Cluster, NodeSet, NodePool and AddonManager resources until stopped."""
     import asyncio
@@ -42,11 +48,19 @@ def run(
         raise typer.BadParameter("give either --namespace or --all-namespaces", param_hint="--namespace")
     if kubeconfig is not None and not kubeconfig.is_file():
         raise typer.BadParameter(f"{kubeconfig} does not exist", param_hint="--kubeconfig")
+    if metrics is not None:
+        from azk_operator.controllers.metrics import parse_address
+
+        try:
+            parse_address(metrics)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--metrics") from None
     options = OperatorOptions(
         kubeconfig=kubeconfig,
         namespaces=tuple(namespace or ()),
         clusterwide=all_namespaces,
         peering=not standalone,
         liveness_endpoint=liveness,
+        metrics_address=metrics,
     )
     asyncio.run(run_operator(options))

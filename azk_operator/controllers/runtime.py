@@ -27,6 +27,8 @@ class OperatorOptions:
     clusterwide: bool = False
     peering: bool = True
     liveness_endpoint: str | None = None
+    metrics_address: str | None = None
+    """HOST:PORT of the Prometheus endpoint (GET /metrics); none when unset."""
     priority: int | None = None
 
 
@@ -43,7 +45,7 @@ def build_registry(options: OperatorOptions) -> kopf.OperatorRegistry:
             return connection_from_kubeconfig(options.kubeconfig)
         return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
-    handlers.register(registry, options.kubeconfig)
+    handlers.register(registry, options.kubeconfig, metrics=options.metrics_address)
     return registry
 
 

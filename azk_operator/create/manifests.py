@@ -48,6 +48,7 @@ def peering_crds() -> list[dict[str, Any]]:
 OPERATOR_NAME = "azk-operator"
 OPERATOR_LABELS = {"app.kubernetes.io/name": OPERATOR_NAME, "app.kubernetes.io/part-of": "azk"}
 LIVENESS_PORT = 8080
+METRICS_PORT = 9090
 # A distroless-style unprivileged id (the image's `azk` user); the pod never runs as root.
 OPERATOR_UID = 10001
 AZURE_SECRET_MOUNT = "/var/run/secrets/azk/azure"  # noqa: S105 (a mount path)
@@ -144,9 +145,14 @@ def operator_deployment(namespace: str, image: str, replicas: int = 2) -> dict[s
             namespace,
             "--liveness",
             f"http://0.0.0.0:{LIVENESS_PORT}/healthz",
+            "--metrics",
+            f"0.0.0.0:{METRICS_PORT}",
         ],
         "env": [{"name": "AZK_AZURE_SECRET_DIR", "value": AZURE_SECRET_MOUNT}],
-        "ports": [{"name": "liveness", "containerPort": LIVENESS_PORT}],
+        "ports": [
+            {"name": "liveness", "containerPort": LIVENESS_PORT},
+            {"name": "metrics", "containerPort": METRICS_PORT},
+        ],
         "livenessProbe": {
             "httpGet": {"path": "/healthz", "port": "liveness"},
             "initialDelaySeconds": 30,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import random
 import signal
+import socket
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -111,6 +113,31 @@ def test_cluster_reaches_ready_and_a_converged_cluster_sends_no_azure_writes(clu
         time.sleep(10)  # several resync periods at the test time scale (resync 3 s)
         assert writes_since(world, mark) == [], "a converged cluster sends zero Azure writes"
         assert condition(cluster_obj(world), "Ready").get("status") == "True"
+
+
+def test_the_operator_serves_its_azure_request_counters_as_prometheus_metrics(cluster_world: World) -> None:
+    world = cluster_world
+    with socket.socket() as probe:  # a free loopback port for the endpoint
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with world.run_operator(metrics=f"127.0.0.1:{port}"):
+        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+            text = response.read().decode()
+    counters = {
+        line.rpartition(" ")[0]: int(line.rpartition(" ")[2])
+        for line in text.splitlines()
+        if line.startswith("azk_azure_requests_total{")
+    }
+    vnet_reads = (
+        'azk_azure_requests_total{category="read",resource_type="microsoft.network/virtualnetworks",'
+        'outcome="success"}'
+    )
+    assert counters[vnet_reads] >= 1, text
+    assert "# TYPE azk_azure_requests_total counter" in text
+    operator_calls = [r for r in world.emulator.control.journal() if "virtualnetworks/" in r.path.lower()]
+    assert len(operator_calls) >= counters[vnet_reads], "only requests that reached Azure are counted"
 
 
 def test_paused_cluster_sends_no_writes_even_when_azure_drifted(cluster_world: World) -> None:
