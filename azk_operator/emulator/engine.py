@@ -738,7 +738,8 @@ class ArmEngine:
         if op.status != "InProgress":
             return
         op.polls += 1
-        if op.ready(time.time()):
+        op.last_observed = time.time()
+        if op.ready(op.last_observed):
             self._complete(op)
 
     def settle(self, now: float) -> None:

@@ -19,8 +19,8 @@ Status = Literal["InProgress", "Succeeded", "Failed"]
 _KEEP_FINISHED = 50_000
 UNWATCHED_GRACE_S = 5.0
 """Azure finishes an operation whether or not anyone polls it. The emulator finishes operations on
-observation (deterministic for tests), and one that nobody observes (a resource-group delete whose caller
-went away with the group) this long after its duration is up."""
+observation (deterministic for tests), and one that nobody has observed for this long after its duration
+is up (a resource-group delete whose caller went away with the group) on its own."""
 
 
 def _iso(epoch: float) -> str:
@@ -41,6 +41,7 @@ class Operation:
     effects: list[dict[str, Any]] = field(default_factory=list)
     status: Status = "InProgress"
     polls: int = 0
+    last_observed: float | None = None
     ended: float | None = None
     error: dict[str, str] | None = None
     fail_with: dict[str, str] | None = None  # set by "fail the next operation" faults
@@ -52,7 +53,8 @@ class Operation:
         return self.polls >= self.polls_required and self.remaining(now) <= 0.0
 
     def finishes_unwatched(self, now: float) -> bool:
-        return now >= self.started + self.seconds + UNWATCHED_GRACE_S
+        due = max(self.started + self.seconds, self.last_observed or 0.0)
+        return now >= due + UNWATCHED_GRACE_S
 
     def status_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"id": self.id, "name": self.id, "status": self.status}
