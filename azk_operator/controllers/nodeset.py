@@ -144,10 +144,11 @@ async def _reconcile(state: OperatorState, body: kopf.Body, work: Pass) -> None:
     deletable = await _drain_victims(state, body, work, scale.victims)
     if work.token(DELETE_INSTANCES_OPERATION) is not None:
         # Follow the delete in flight first (with the ids it was started for), then start the next one.
-        await _delete_instances(body, work, service, [i.instance_id for i in instances if i.deleting])
+        deleting = [i.instance_id for i in instances if i.deleting]
+        await _delete_instances(body, work, service, deleting, state.timings.node_poll_s)
     elif deletable and result.done:
-        await _delete_instances(body, work, service, deletable)
-    _report_instances(work, service.spec.name, instances, scale)
+        await _delete_instances(body, work, service, deletable, state.timings.node_poll_s)
+    _report_instances(work, service.spec.name, instances, scale, state.timings.node_poll_s)
 
 
 # --- steps of a pass ---------------------------------------------------------------------------------------
@@ -302,7 +303,9 @@ def _drain_conditions(body: kopf.Body, work: Pass, draining: list[str], blocked:
         work.condition(DRAIN_BLOCKED, "False", "Idle", "no drain is blocked")
 
 
-async def _delete_instances(body: kopf.Body, work: Pass, service: ScaleSet, instance_ids: list[str]) -> None:
+async def _delete_instances(
+    body: kopf.Body, work: Pass, service: ScaleSet, instance_ids: list[str], poll_s: float
+) -> None:
     token = work.token(DELETE_INSTANCES_OPERATION)
     result = await service.delete_instances(instance_ids, token=token)
     work.keep_token(DELETE_INSTANCES_OPERATION, result.token)
@@ -312,7 +315,7 @@ async def _delete_instances(body: kopf.Body, work: Pass, service: ScaleSet, inst
     if result.state is StepState.FAILED:
         _report_failure(body, work, result)
     elif result.state is StepState.IN_PROGRESS:
-        work.wait(result.retry_after or 1.0, "the instance delete")
+        work.wait(result.retry_after or poll_s / 2, "the instance delete")
 
 
 # --- status ------------------------------------------------------------------------------------------------
@@ -337,7 +340,11 @@ def _report_scale_set(body: kopf.Body, work: Pass, result: StepResult, spec: Sca
 
 
 def _report_instances(
-    work: Pass, scale_set: str, instances: list[plan.ObservedInstance], scale: plan.ScalePlan
+    work: Pass,
+    scale_set: str,
+    instances: list[plan.ObservedInstance],
+    scale: plan.ScalePlan,
+    node_poll_s: float,
 ) -> None:
     victims = {v.instance_id for v in scale.victims}
     wanted = [i for i in instances if not i.deleting and i.instance_id not in victims]
@@ -361,7 +368,7 @@ def _report_instances(
     replicas = work.nodeset.spec.replicas
     deleting = len(instances) - len(wanted) - len(scale.victims)
     _scaling_conditions(work, len(wanted), len(ready), replicas, scale)
-    _ready_condition(work, len(wanted), len(ready), deleting, scale)
+    _ready_condition(work, len(wanted), len(ready), deleting, scale, node_poll_s)
 
 
 def _scaling_conditions(work: Pass, wanted: int, ready: int, replicas: int, scale: plan.ScalePlan) -> None:
@@ -378,7 +385,9 @@ def _scaling_conditions(work: Pass, wanted: int, ready: int, replicas: int, scal
         work.condition(SCALING_DOWN, "False", "Idle", "no instance is being removed")
 
 
-def _ready_condition(work: Pass, wanted: int, ready: int, deleting: int, scale: plan.ScalePlan) -> None:
+def _ready_condition(
+    work: Pass, wanted: int, ready: int, deleting: int, scale: plan.ScalePlan, node_poll_s: float
+) -> None:
     """Ready: the scale set holds exactly the wanted instances and each one's Node is Ready."""
     replicas = work.nodeset.spec.replicas
     scale_set_ok = any(c.type == SCALE_SET_READY and c.status == "True" for c in work.status.conditions)
@@ -393,7 +402,8 @@ def _ready_condition(work: Pass, wanted: int, ready: int, deleting: int, scale: 
     else:
         work.condition(READY, "True", "Ready", f"{ready}/{replicas} nodes are Ready")
     if not work.is_ready() and work.retry_after is None and scale_set_ok:
-        work.wait(1.0 if wanted < replicas or deleting else 2.0, "nodes to become Ready")
+        scaling = wanted < replicas or deleting
+        work.wait(node_poll_s / 2 if scaling else node_poll_s, "nodes to become Ready")
 
 
 # --- deletion ----------------------------------------------------------------------------------------------

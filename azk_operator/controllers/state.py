@@ -16,6 +16,9 @@ from azk_operator.azure.settings import AzureSettings
 from azk_operator.azure.skus import ResourceSkuCache
 from azk_operator.kube.clients import KubeClients
 
+MIN_NODE_POLL_S = 0.25
+"""However short the time scale, a NodeSet lists its Nodes at most four times a second."""
+
 
 @dataclass(frozen=True)
 class Timings:
@@ -29,6 +32,9 @@ class Timings:
     """Delay while a resource waits for its Cluster's endpoint, PKI or token."""
     orphan_grace_s: float = 600.0
     """How long a NodeSet being deleted waits for its Cluster before cleaning Azure up on its own."""
+    node_poll_s: float = 2.0
+    """How often a NodeSet looks at its Nodes while they join or leave (half that while it scales):
+    readiness is a change of Node objects, not of the NodeSet, so it is polled."""
 
     @classmethod
     def from_env(cls) -> Timings:
@@ -39,6 +45,7 @@ class Timings:
             retry_s=defaults.retry_s * scale,
             context_missing_s=defaults.context_missing_s * scale,
             orphan_grace_s=defaults.orphan_grace_s * scale,
+            node_poll_s=max(MIN_NODE_POLL_S, defaults.node_poll_s * scale),
         )
 
 
