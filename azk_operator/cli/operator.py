@@ -32,6 +32,10 @@ def run(
         str | None,
         typer.Option(help="Liveness endpoint, e.g. http://0.0.0.0:8080/healthz (probed by the kubelet)."),
     ] = None,
+    priority: Annotated[
+        int | None,
+        typer.Option(help="Peering priority: of running replicas the highest is active (default: random)."),
+    ] = None,
     metrics: Annotated[
         str | None,
         typer.Option(
@@ -41,6 +45,9 @@ def run(
 ) -> None:
     """Reconcile Cluster, NodeSet, NodePool and AddonManager resources until stopped."""
     import asyncio
+    import logging
+
+    import kopf
 
     from azk_operator.controllers.runtime import OperatorOptions, run_operator
 
@@ -62,5 +69,10 @@ def run(
         peering=not standalone,
         liveness_endpoint=liveness,
         metrics_address=metrics,
+        priority=priority,
     )
+    # kopf's INFO lines (handlers, peering pauses) on stderr; the Azure SDK's per-request lines only when
+    # something goes wrong, they would drown everything else.
+    kopf.configure(verbose=False)
+    logging.getLogger("azure").setLevel(logging.WARNING)
     asyncio.run(run_operator(options))

@@ -15,6 +15,7 @@ from typing import Any
 import kopf
 
 from azk_operator.controllers.settings import operator_settings
+from azk_operator.controllers.state import Timings
 from azk_operator.kube.login import connection_from_kubeconfig
 
 
@@ -58,7 +59,10 @@ async def run_operator(
     if not options.clusterwide and not options.namespaces:
         raise ValueError("--namespace or --all-namespaces is required")
     settings = operator_settings(
-        peering=options.peering, clusterwide=options.clusterwide, priority=options.priority
+        peering=options.peering,
+        clusterwide=options.clusterwide,
+        priority=options.priority,
+        peering_lifetime_s=Timings.from_env().peering_lifetime_s,
     )
     await kopf.operator(
         registry=build_registry(options),

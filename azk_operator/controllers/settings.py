@@ -21,6 +21,7 @@ def operator_settings(
     peering: bool,
     clusterwide: bool,
     priority: int | None = None,
+    peering_lifetime_s: float = 60.0,
 ) -> kopf.OperatorSettings:
     """kopf settings for azk's operator.
 
@@ -52,4 +53,5 @@ def operator_settings(
     settings.peering.clusterwide = clusterwide
     settings.peering.mandatory = peering
     settings.peering.priority = priority if priority is not None else random.randint(1, 1_000_000)  # noqa: S311
+    settings.peering.lifetime = round(peering_lifetime_s)
     return settings

@@ -16,6 +16,8 @@ from azk_operator.azure.settings import AzureSettings
 from azk_operator.azure.skus import ResourceSkuCache
 from azk_operator.kube.clients import KubeClients
 
+MIN_PEERING_LIFETIME_S = 5.0
+"""kopf renews a peering record a few seconds before it expires; shorter lifetimes would flap."""
 MIN_NODE_POLL_S = 0.25
 """However short the time scale, a NodeSet lists its Nodes at most four times a second."""
 
@@ -32,6 +34,9 @@ class Timings:
     """Delay while a resource waits for its Cluster's endpoint, PKI or token."""
     orphan_grace_s: float = 600.0
     """How long a NodeSet being deleted waits for its Cluster before cleaning Azure up on its own."""
+    peering_lifetime_s: float = 60.0
+    """How long a replica's peering record lives without a keep-alive: the longest a standby replica waits
+    before it takes over from one that died."""
     node_poll_s: float = 2.0
     """How often a NodeSet looks at its Nodes while they join or leave (half that while it scales):
     readiness is a change of Node objects, not of the NodeSet, so it is polled."""
@@ -45,6 +50,7 @@ class Timings:
             retry_s=defaults.retry_s * scale,
             context_missing_s=defaults.context_missing_s * scale,
             orphan_grace_s=defaults.orphan_grace_s * scale,
+            peering_lifetime_s=max(MIN_PEERING_LIFETIME_S, defaults.peering_lifetime_s * scale),
             node_poll_s=max(MIN_NODE_POLL_S, defaults.node_poll_s * scale),
         )
 

@@ -43,6 +43,17 @@ def peering_crds() -> list[dict[str, Any]]:
     ]
 
 
+def peering_object(namespace: str) -> dict[str, Any]:
+    """The peering the operator's replicas meet in. kopf only patches it; without it both would act."""
+    from azk_operator.controllers.settings import PEERING_NAME
+
+    return {
+        "apiVersion": f"{PEERING_GROUP}/v1",
+        "kind": "KopfPeering",
+        "metadata": {"name": PEERING_NAME, "namespace": namespace},
+    }
+
+
 # --- the operator ------------------------------------------------------------------------------------------
 
 OPERATOR_NAME = "azk-operator"
@@ -210,6 +221,7 @@ def operator_manifests(namespace: str, image: str) -> list[dict[str, Any]]:
     cluster_role, role, token_role = operator_cluster_role(), operator_role(namespace), operator_token_role()
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        peering_object(namespace),
         {
             "apiVersion": "v1",
             "kind": "ServiceAccount",

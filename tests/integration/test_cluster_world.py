@@ -4,11 +4,13 @@ simulator started for the cluster it manages, and every check is on Azure (emula
 from __future__ import annotations
 
 import random
+import re
 import signal
 import socket
 import time
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import kubernetes
@@ -17,6 +19,8 @@ from fixtures.cluster_world import World, cluster_manifest
 
 from azk_operator.azure.tags import ownership_key
 from azk_operator.bootstrap import inspect_endpoint
+from azk_operator.controllers.settings import PEERING_NAME
+from azk_operator.create.manifests import peering_object
 
 GROUP, VERSION = "engine.azk.io", "v1alpha1"
 READY_TIMEOUT_S = 180.0
@@ -262,3 +266,44 @@ def test_operator_killed_at_random_points_during_delete_leaves_nothing(
             operator.kill()
             operator.wait()
     assert owned(world) == []
+
+
+def ran_handlers(log: Path) -> bool:
+    """Whether an operator's log shows a resource handler or timer (not a start-up activity) finishing."""
+    return re.search(r"\] (Handler|Timer) '[^']+' succeeded", log.read_text()) is not None
+
+
+@pytest.mark.slow
+def test_two_peered_replicas_one_acts_the_standby_takes_over(cluster_world: World, tmp_path: Path) -> None:
+    world = cluster_world
+    custom(world).create_namespaced_custom_object(
+        "kopf.dev", "v1", world.namespace, "kopfpeerings", peering_object(world.namespace)
+    )
+    active_log, standby_log = tmp_path / "active.log", tmp_path / "standby.log"
+    active = world.start_operator_process(priority=200, log=active_log)
+    standby = world.start_operator_process(priority=100, log=standby_log)
+    try:
+        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready with two replicas")
+        peering = custom(world).get_namespaced_custom_object(
+            "kopf.dev", "v1", world.namespace, "kopfpeerings", PEERING_NAME
+        )
+        assert sorted(peer["priority"] for peer in peering["status"].values()) == [100, 200]
+        # kopf starts a peered replica paused; the one of lower priority stays so while the other lives.
+        assert ran_handlers(active_log)
+        assert not ran_handlers(standby_log), "the standby ran no handler"
+
+        active.kill()
+        active.wait()
+        custom(world).patch_namespaced_custom_object(
+            GROUP, VERSION, world.namespace, "clusters", world.cluster_name, {"spec": {"paused": True}}
+        )
+        eventually(
+            lambda: condition(cluster_obj(world), "Ready").get("reason") == "Paused",
+            60,
+            "the standby to take over and act on a change",
+        )
+        assert "Resuming operations" in standby_log.read_text()
+    finally:
+        for process in (active, standby):
+            process.kill()
+            process.wait()
