@@ -9,7 +9,7 @@ import socket
 import ssl
 import tempfile
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -20,6 +20,7 @@ from azk_operator.emulator.app import EmulatorApp, EmulatorSettings
 from azk_operator.emulator.boot import BootHandler, NullBootHandler
 from azk_operator.emulator.catalog import DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID
 from azk_operator.emulator.client import EmulatorControl
+from azk_operator.emulator.engine import Subscription
 from azk_operator.emulator.profiles import LatencyProfile
 from azk_operator.emulator.resources.compute import replay_boots
 from azk_operator.emulator.throttle import ThrottleSpec
@@ -55,6 +56,7 @@ class AsyncArmEmulator:
         boot_handler: BootHandler | None = None,
         throttle: ThrottleSpec | None = None,
         msi_port: int = 0,
+        extra_subscriptions: Sequence[str] = (),
     ) -> None:
         self.host = host
         self._port = port
@@ -65,6 +67,10 @@ class AsyncArmEmulator:
             page_size=page_size,
             boot_handler=boot_handler or NullBootHandler(),
             throttle=throttle,
+            subscriptions=[
+                Subscription(sub_id, f"azk emulator {index}", DEFAULT_TENANT_ID)
+                for index, sub_id in enumerate((DEFAULT_SUBSCRIPTION_ID, *extra_subscriptions))
+            ],
         )
         self._own_tls_dir = tls_dir is None and state_file is None
         if tls_dir is not None:
@@ -177,6 +183,7 @@ class ArmEmulator:
         boot_handler: BootHandler | None = None,
         throttle: ThrottleSpec | None = None,
         msi_port: int = 0,
+        extra_subscriptions: Sequence[str] = (),
     ) -> None:
         self.server = AsyncArmEmulator(
             host,
@@ -188,6 +195,7 @@ class ArmEmulator:
             boot_handler=boot_handler,
             throttle=throttle,
             msi_port=msi_port,
+            extra_subscriptions=extra_subscriptions,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

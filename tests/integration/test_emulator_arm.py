@@ -15,9 +15,17 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 from azure.core.rest import HttpRequest
 from azure.mgmt.compute import models as cm
 from azure.mgmt.network import models as nm
-from fixtures.emulator import ArmClients, make_clients, resource_id, scale_set_model, vnet_model
+from azure.mgmt.resource.resources import ResourceManagementClient
+from fixtures.emulator import (
+    ArmClients,
+    client_kwargs,
+    make_clients,
+    resource_id,
+    scale_set_model,
+    vnet_model,
+)
 
-from azk_operator.emulator import ArmEmulator, Latency, LatencyProfile
+from azk_operator.emulator import ArmEmulator, EmulatorCredential, Latency, LatencyProfile
 from azk_operator.emulator.operations import UNWATCHED_GRACE_S
 
 GROUP = "arm-rg"
@@ -296,8 +304,10 @@ def test_seeded_probabilistic_faults_are_reproducible(
 
 def test_latency_fault_delays_without_failing(arm_clients: ArmClients, arm_emulator: ArmEmulator) -> None:
     _group(arm_clients)
-    fault = arm_emulator.control.inject_fault("resourcegroups", "GET", latency_ms=50, count=1)
+    fault = arm_emulator.control.inject_fault("resourcegroups", "GET", latency_ms=400, count=1)
+    started = time.monotonic()
     assert arm_clients.resource.resource_groups.get(GROUP).name == GROUP
+    assert time.monotonic() - started >= 0.4, "the answer came no sooner than the injected latency"
     assert [r["hits"] for r in arm_emulator.control.faults()["rules"] if r["id"] == fault] == [1]
 
 
@@ -345,7 +355,23 @@ def test_counters_and_inventory(arm_clients: ArmClients, arm_emulator: ArmEmulat
     assert json.dumps(arm_emulator.control.health())
 
 
-def test_write_bucket_is_per_subscription(arm_clients: ArmClients, arm_emulator: ArmEmulator) -> None:
+def test_write_buckets_are_per_subscription(arm_emulator_factory: Callable[..., ArmEmulator]) -> None:
+    other = "00000000-0000-4000-8000-0000000000b2"
+    emu = arm_emulator_factory(extra_subscriptions=[other])
+    first, second = make_clients(emu, retry_total=0), make_clients(emu, retry_total=0)
+    second.resource = ResourceManagementClient(
+        EmulatorCredential(), other, **client_kwargs(emu, retry_total=0)
+    )
+    emu.control.set_throttling(writes=(1, 0.1))
+    first.resource.resource_groups.create_or_update(GROUP, {"location": "eastus"})
+    with pytest.raises(HttpResponseError) as err:
+        first.resource.resource_groups.create_or_update(GROUP, {"location": "eastus"})
+    assert err.value.status_code == 429
+    created = second.resource.resource_groups.create_or_update(GROUP, {"location": "eastus"})
+    assert created.id == f"/subscriptions/{other}/resourceGroups/{GROUP}", "another subscription's bucket"
+
+
+def test_write_bucket_is_separate_from_reads(arm_clients: ArmClients, arm_emulator: ArmEmulator) -> None:
     _group(arm_clients)
     no_retry = make_clients(arm_emulator, retry_total=0)
     arm_emulator.control.set_throttling(writes=(2, 0.1))

@@ -19,7 +19,7 @@ from azk_operator.emulator.ipam import AddressPools
 from azk_operator.emulator.operations import OperationBook
 from azk_operator.emulator.persistence import load_state, save_state
 from azk_operator.emulator.profiles import Latency, LatencyProfile
-from azk_operator.emulator.throttle import BucketSpec, TokenBucket
+from azk_operator.emulator.throttle import BucketSpec, ThrottleSpec, TokenBucket
 from azk_operator.emulator.tls import ensure_tls
 
 
@@ -134,3 +134,10 @@ def test_state_file_is_private_and_atomic(tmp_path: Path) -> None:
     assert load_state(path) == {"version": 1, "engine": {"resources": [1]}}
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
     assert load_state(tmp_path / "missing.json") is None
+
+
+def test_the_throttling_model_defaults_to_arms_documented_limits() -> None:
+    spec = ThrottleSpec()
+    assert (spec.reads.capacity, spec.reads.refill_per_second) == (250, 25)
+    assert (spec.writes.capacity, spec.writes.refill_per_second) == (200, 10)
+    assert (spec.scale_set_updates.capacity, spec.scale_set_updates.refill_per_second * 60) == (12, 4)
