@@ -25,8 +25,9 @@ import asyncio
 import contextlib
 import datetime
 import os
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,7 +47,6 @@ from azk_operator.bootstrap import (
     write_kubeconfig,
 )
 from azk_operator.bootstrap.keys import KeyAlgorithm
-from azk_operator.controllers.runtime import OperatorOptions, run_operator
 from azk_operator.create.first_control_plane import boot_first_control_plane, build_base_infrastructure
 from azk_operator.create.install import install_crds, install_resources, install_secrets
 from azk_operator.emulator import TEST_CLIENT_ID, TEST_CLIENT_SECRET, ArmEmulator, LatencyProfile
@@ -126,19 +126,19 @@ async def _bootstrap(emu: ArmEmulator, manifest: dict[str, Any], kubeconfig: Pat
 
 @contextlib.contextmanager
 def _operator(kubeconfig: Path) -> Iterator[None]:
-    stop, ready = threading.Event(), threading.Event()
-    options = OperatorOptions(kubeconfig=kubeconfig, namespaces=(NAMESPACE,), peering=False)
-    thread = threading.Thread(
-        target=lambda: asyncio.run(run_operator(options, stop_flag=stop, ready_flag=ready)), daemon=True
-    )
-    thread.start()
-    if not ready.wait(60):
-        raise TimeoutError("the operator did not start")
+    """`azk operator run` in its own process, as in a cluster (not a thread sharing this one's GIL)."""
+    command = [sys.executable, "-m", "azk_operator.cli", "operator", "run", "--standalone"]
+    command += ["--kubeconfig", str(kubeconfig), "--namespace", NAMESPACE]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield
     finally:
-        stop.set()
-        thread.join(timeout=60)
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _pool(version: str) -> dict[str, Any]:

@@ -216,7 +216,13 @@ def _moves(
     own = [*olds, *([current] if current is not None else [])]
     ceiling = desired + strategy.max_surge
     floor = max(desired - strategy.max_unavailable, min(1, desired))
-    budget = sum(s.kept_ready for s in own) - floor
+    # Old nodes go in whole batches: while nodes of the current NodeSet are still joining, its Ready ones
+    # do not count towards draining old nodes yet (only maxUnavailable does), as AKS's surge upgrade waits
+    # for its whole surge. Each drain-and-delete is one scale-set operation, as slow for one VM as for five
+    # and counted against the scale set's few updates a minute: draining for the first Ready node of a
+    # batch would split every later batch in two.
+    joining = current is not None and current.booting_since is not None
+    budget = sum(s.kept_ready for s in own if not (joining and s is current)) - floor
     moves: list[Action] = []
 
     # Surge first: room freed by finished drains is refilled by nodes of the current template.

@@ -79,6 +79,18 @@ def test_old_nodes_drain_only_once_new_ones_are_ready() -> None:
     assert ready.actions == (ScaleNodeSet(name(OLD), 4),)
 
 
+def test_old_nodes_drain_in_whole_batches_not_for_each_new_node() -> None:
+    part = plan_rollout(observe(node_set(OLD, 6), node_set(NEW, 2, 1, booting_since=95.0)))
+    assert part.actions == (), "one of two new nodes Ready: the batch is not complete"
+    whole = plan_rollout(observe(node_set(OLD, 6), node_set(NEW, 2, 2)))
+    assert whole.actions == (ScaleNodeSet(name(OLD), 4),)
+
+
+def test_max_unavailable_still_drains_while_a_batch_joins() -> None:
+    plan = plan_rollout(observe(node_set(OLD, 6), node_set(NEW, 2, 1, booting_since=95.0), unavailable=1))
+    assert plan.actions == (ScaleNodeSet(name(OLD), 5),), "only the unavailability allowance is spent"
+
+
 def test_drained_room_is_refilled_with_new_nodes() -> None:
     draining = node_set(OLD, 4, 4, instances=6, draining=2)
     assert plan_rollout(observe(draining, node_set(NEW, 2))).actions == ()
