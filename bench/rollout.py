@@ -41,9 +41,8 @@ from azk_operator.azure.settings import AzureSettings
 from azk_operator.bootstrap import (
     BootstrapToken,
     PKIOptions,
-    client_certificate_kubeconfig,
     generate_cluster_pki,
-    issue_admin_certificate,
+    super_admin_kubeconfig,
     write_kubeconfig,
 )
 from azk_operator.bootstrap.keys import KeyAlgorithm
@@ -110,13 +109,7 @@ async def _bootstrap(emu: ArmEmulator, manifest: dict[str, Any], kubeconfig: Pat
     async with AzureClientFactory(AzureSettings.from_env(_environment(emu))) as azure:
         endpoint = await build_base_infrastructure(azure, cluster, within_s=900)
         first = await boot_first_control_plane(azure, cluster, endpoint, pki, token, expires, within_s=900)
-    admin = client_certificate_kubeconfig(
-        cluster_name=CLUSTER,
-        server=first.server,
-        ca_cert_pem=pki.ca.cert_pem,
-        client=issue_admin_certificate(pki, super_admin=True),
-        user="super-admin",
-    )
+    admin = super_admin_kubeconfig(CLUSTER, first.server, pki)
     write_kubeconfig(kubeconfig, admin)
     with KubeClients.from_kubeconfig(kubeconfig) as kube:
         await install_crds(kube)

@@ -17,7 +17,11 @@ from azk_operator.bootstrap.errors import (
 )
 from azk_operator.bootstrap.inspection import CertificateInfo, inspect_endpoint, inspect_pem
 from azk_operator.bootstrap.keys import KeyAlgorithm
-from azk_operator.bootstrap.kubeconfig import client_certificate_kubeconfig, write_kubeconfig
+from azk_operator.bootstrap.kubeconfig import (
+    client_certificate_kubeconfig,
+    super_admin_kubeconfig,
+    write_kubeconfig,
+)
 from azk_operator.bootstrap.pki import (
     ClusterPKI,
     ControlPlaneCertificates,
@@ -72,6 +76,7 @@ __all__ = [
     "parse_node_document",
     "render_node_custom_data",
     "render_node_document",
+    "super_admin_kubeconfig",
     "write_cluster_pki",
     "write_kubeconfig",
 ]

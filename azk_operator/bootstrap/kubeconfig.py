@@ -11,6 +11,7 @@ import yaml
 from azk_operator.bootstrap.certs import CertKeyPair
 from azk_operator.bootstrap.errors import BootstrapError
 from azk_operator.bootstrap.files import write_secret_file
+from azk_operator.bootstrap.pki import ClusterPKI, issue_admin_certificate
 
 
 def _b64(data: bytes) -> str:
@@ -47,6 +48,18 @@ def client_certificate_kubeconfig(
         "preferences": {},
     }
     return yaml.safe_dump(document, sort_keys=False)
+
+
+def super_admin_kubeconfig(cluster_name: str, server: str, pki: ClusterPKI) -> str:
+    """The first kubeconfig of a new cluster: kubeadm's super-admin (system:masters), which works on a
+    bare API server before any RBAC binding of azk's exists."""
+    return client_certificate_kubeconfig(
+        cluster_name=cluster_name,
+        server=server,
+        ca_cert_pem=pki.ca.cert_pem,
+        client=issue_admin_certificate(pki, super_admin=True),
+        user="super-admin",
+    )
 
 
 def write_kubeconfig(path: Path, kubeconfig: str) -> None:

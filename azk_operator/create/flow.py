@@ -20,8 +20,7 @@ from azk_operator.api.crdgen import crds
 from azk_operator.api.meta import GROUP, VERSION
 from azk_operator.azure.clients import AzureClientFactory
 from azk_operator.azure.settings import AzureSettings
-from azk_operator.bootstrap.kubeconfig import client_certificate_kubeconfig
-from azk_operator.bootstrap.pki import issue_admin_certificate
+from azk_operator.bootstrap.kubeconfig import super_admin_kubeconfig
 from azk_operator.create.checks import check_offer
 from azk_operator.create.first_control_plane import boot_first_control_plane, build_base_infrastructure
 from azk_operator.create.home import ClusterHome
@@ -175,13 +174,7 @@ async def create_cluster(
     enter("kubeconfig", f"admin kubeconfig in {home.kubeconfig_path}")
     kubeconfig_path = home.kubeconfig()
     if kubeconfig_path is None or home.settings().get("kubeconfigServer") != first.server:
-        admin = client_certificate_kubeconfig(
-            cluster_name=name,
-            server=first.server,
-            ca_cert_pem=pki.ca.cert_pem,
-            client=issue_admin_certificate(pki, super_admin=True),
-            user="super-admin",
-        )
+        admin = super_admin_kubeconfig(name, first.server, pki)
         home.write_kubeconfig(admin)
         home.write_settings({**home.settings(), "kubeconfigServer": first.server})
     admin_text = home.kubeconfig_path.read_text()

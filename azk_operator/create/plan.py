@@ -19,8 +19,8 @@ from azk_operator.azure.naming import ClusterNames
 from azk_operator.bootstrap.cloudinit import BootstrapSecrets, render_node_document
 from azk_operator.bootstrap.cluster_secrets import admin_kubeconfig_secret, cluster_token_secret, pki_secret
 from azk_operator.bootstrap.files import write_secret_file
-from azk_operator.bootstrap.kubeconfig import client_certificate_kubeconfig
-from azk_operator.bootstrap.pki import ClusterPKI, generate_cluster_pki, issue_admin_certificate
+from azk_operator.bootstrap.kubeconfig import super_admin_kubeconfig
+from azk_operator.bootstrap.pki import ClusterPKI, generate_cluster_pki
 from azk_operator.bootstrap.tokens import BootstrapToken
 from azk_operator.controllers.context import ClusterContext
 from azk_operator.create.first_control_plane import APISERVER_PORT
@@ -144,13 +144,7 @@ def render(
         files[path] = render_node_document(
             config, node_bootstrap_config(nodeset, first_control_plane=first), secrets
         )
-    admin = client_certificate_kubeconfig(
-        cluster_name=request.name,
-        server=f"https://{host}",
-        ca_cert_pem=pki.ca.cert_pem,
-        client=issue_admin_certificate(pki, super_admin=True),
-        user="super-admin",
-    )
+    admin = super_admin_kubeconfig(request.name, f"https://{host}", pki)
     manifests = {
         "manifests/00-crds.yaml": [*crds(), *peering_crds()],
         "manifests/10-operator.yaml": operator_manifests(request.namespace, request.options.operator_image),
