@@ -26,14 +26,11 @@ from azk_operator.cli.output import Format, emit
 if TYPE_CHECKING:
     from azk_operator.create.flow import ConditionRow
 
-DEFAULTS: dict[str, Any] = {
-    "location": "eastus",
-    "kubernetes_version": "v1.37.2",
-    "control_plane_size": "Standard_D2s_v5",
-    "control_plane_count": 1,
-    "node_size": "Standard_D2s_v5",
-    "node_count": 2,
-}
+# The defaults of `azk create` (the same as create.request's, which the CLI imports only once it runs).
+DEFAULT_LOCATION = "eastus"
+DEFAULT_VERSION = "v1.37.2"
+DEFAULT_VM_SIZE = "Standard_D2s_v5"
+DEFAULT_NODE_COUNT = 2
 
 
 def _interactive(yes: bool) -> bool:
@@ -177,18 +174,19 @@ def create(
     subscription = _ask(subscription, "Subscription id", None, interactive)
     if not subscription:
         raise fail("--subscription: missing (or set AZURE_SUBSCRIPTION_ID)", EXIT_BAD_INPUT)
-    given = {
-        "location": location,
-        "kubernetes_version": kubernetes_version,
-        "control_plane_size": control_plane_size,
-        "control_plane_count": control_plane_count,
-        "node_size": node_size,
-        "node_count": node_count,
-    }
-    values = {
-        key: _ask(given[key], key.replace("_", " ").capitalize(), default, interactive, type(default))
-        for key, default in DEFAULTS.items()
-    }
+    resource_group = _ask(resource_group, "Resource group", f"{name}-rg", interactive)
+    location = _ask(location, "Location", DEFAULT_LOCATION, interactive)
+    dns_prefix = _ask(dns_prefix, "DNS prefix of the API endpoint (empty: none)", "", interactive) or None
+    local_env: dict[str, str] = {}
+    offered: list[str] | None = None
+    if interactive and (control_plane_size is None or node_size is None):
+        local_env = _local_env() if local else {}
+        offered = _offered_sizes(subscription, location, local_env)
+    kubernetes_version = _ask(kubernetes_version, "Kubernetes version", DEFAULT_VERSION, interactive)
+    control_plane_size = _ask_size(control_plane_size, "Control-plane VM size", offered, interactive)
+    control_plane_count = _ask(control_plane_count, "Control-plane VMs (1, 3 or 5)", 1, interactive, int)
+    node_size = _ask_size(node_size, "Worker VM size", offered, interactive)
+    node_count = _ask(node_count, "Worker nodes", DEFAULT_NODE_COUNT, interactive, int)
     options = CreateOptions(
         name=name,
         subscription_id=subscription,
@@ -207,7 +205,12 @@ def create(
         client_id=client_id,
         tenant_id=tenant_id,
         operator_image=operator_image,
-        **values,
+        location=location,
+        kubernetes_version=kubernetes_version,
+        control_plane_size=control_plane_size,
+        control_plane_count=control_plane_count,
+        node_size=node_size,
+        node_count=node_count,
     )
     request = _validated(options)
     if dry_run or render_dir is not None:
@@ -219,9 +222,8 @@ def create(
         default=True,
     ):
         raise typer.Exit(EXIT_FAILED)
-    local_env: dict[str, str] = {}
     if local:
-        local_env = _local_env()
+        local_env = local_env or _local_env()
         actual = (
             local_env["AZURE_SUBSCRIPTION_ID"],
             local_env["AZURE_CLIENT_ID"],
@@ -232,6 +234,50 @@ def create(
                 replace(options, subscription_id=actual[0], client_id=actual[1], tenant_id=actual[2])
             )
     _run(request, local, local_env, timeout)
+
+
+def _offered_sizes(subscription: str, location: str, local_env: dict[str, str]) -> list[str] | None:
+    """The VM sizes offered in `location`, to choose from at the prompts; None when they cannot be listed
+    (the prompts then take any name, and the checks before the first write say what is wrong)."""
+    import asyncio
+
+    from azk_operator.azure.clients import AzureClientFactory
+    from azk_operator.azure.settings import AuthMethod, AzureSettings
+    from azk_operator.create.checks import offered_vm_sizes
+
+    async def listed(settings: AzureSettings) -> list[str]:
+        async with AzureClientFactory(settings) as azure:
+            return await offered_vm_sizes(azure, subscription, location)
+
+    try:
+        settings = AzureSettings.from_env({**os.environ, **local_env}, default=AuthMethod.AZURE_CLI)
+        quiet_credential_warnings()
+        sizes = asyncio.run(listed(settings))
+    except Exception as error:  # only a convenience for the prompts: never fatal here
+        typer.echo(f"(cannot list the VM sizes of {location}: {first_line(error)})", err=True)
+        return None
+    if not sizes:
+        typer.echo(f"(no VM sizes are offered in {location})", err=True)
+        return None
+    typer.echo(f"VM sizes offered in {location}: {', '.join(sizes)}", err=True)
+    return sizes
+
+
+def _ask_size(value: str | None, label: str, offered: list[str] | None, interactive: bool) -> str:
+    """A VM size: the flag, else (in a terminal) one chosen from those offered, else the default."""
+    if value is not None or not interactive or not offered:
+        return str(_ask(value, label, DEFAULT_VM_SIZE, interactive))
+    by_lower = {size.lower(): size for size in offered}
+
+    def offered_size(answer: str) -> str:
+        if answer.lower() not in by_lower:  # typer prints the message and asks again
+            raise typer.BadParameter(f"{answer} is not one of the VM sizes offered here")
+        return by_lower[answer.lower()]
+
+    chosen: str = typer.prompt(
+        label, default=by_lower.get(DEFAULT_VM_SIZE.lower(), offered[0]), value_proc=offered_size
+    )
+    return chosen
 
 
 def _validated(options: Any) -> Any:

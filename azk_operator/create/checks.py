@@ -6,11 +6,13 @@ They run before the first write, so a typo in `--location` or `--node-size`, or 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from azk_operator.azure.clients import AzureClientFactory
 from azk_operator.azure.settings import AuthMethod, AzureSettings
-from azk_operator.azure.skus import ResourceSkuCache
+from azk_operator.azure.skus import ResourceSkuCache, VmSku
 from azk_operator.create.request import CreateRequest, InvalidInput
 from azk_operator.planner.scaleset import check_vm_size
 
@@ -55,6 +57,15 @@ def credentials_failure(error: BaseException, settings: AzureSettings) -> Creden
     )
 
 
+async def offered_vm_sizes(azure: AzureClientFactory, subscription_id: str, location: str) -> list[str]:
+    """The VM sizes this subscription may use in `location`, by name (empty for an unknown location)."""
+    return _usable(await ResourceSkuCache(azure.subscription(subscription_id)).vm_sizes(location))
+
+
+def _usable(sizes: Mapping[str, VmSku]) -> list[str]:
+    return sorted(sku.name for sku in sizes.values() if not sku.restricted)
+
+
 async def check_offer(azure: AzureClientFactory, request: CreateRequest) -> None:
     """Raise InvalidInput for an unknown location or VM size; CredentialsFailed when Azure refuses us."""
     spec = request.cluster.spec
@@ -77,7 +88,7 @@ async def check_offer(azure: AzureClientFactory, request: CreateRequest) -> None
     ):
         problem = check_vm_size(sizes, location, size, options.zones)
         if problem is not None:
-            offered = ", ".join(sorted(sku.name for sku in sizes.values() if not sku.restricted))
+            offered = ", ".join(_usable(sizes))
             lines.append(f"{flag}: {problem.message} (offered: {offered})")
     if lines:
         raise InvalidInput(list(dict.fromkeys(lines)))

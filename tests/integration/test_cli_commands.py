@@ -520,3 +520,102 @@ def test_emulator_run_serves_until_interrupted(tmp_path: Path) -> None:
             process.communicate()
     assert process.returncode == 0, stderr
     assert f"AZK_ARM_ENDPOINT={values['AZK_ARM_ENDPOINT']}" in stdout
+
+
+class Terminal:
+    """`azk` on a real pseudo-terminal: what a user at a prompt sees, and the answers they type."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        import pty
+
+        self._primary, replica = pty.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "azk_operator.cli", *args],
+            stdin=replica,
+            stdout=replica,
+            stderr=replica,
+            env=env,
+            close_fds=True,
+        )
+        os.close(replica)
+        self.seen = ""
+
+    def _read(self, deadline: float) -> str | None:
+        """What the program shows next: "" when nothing came by `deadline`, None once it has ended."""
+        import select
+
+        ready, _, _ = select.select([self._primary], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return ""
+        try:
+            return os.read(self._primary, 4096).decode(errors="replace") or None
+        except OSError:  # the program ended and closed its side
+            return None
+
+    def expect(self, text: str, within_s: float = 30) -> str:
+        """Read until `text` shows; return everything read up to it."""
+        deadline = time.monotonic() + within_s
+        while text not in self.seen:
+            chunk = self._read(deadline)
+            if not chunk:
+                raise AssertionError(f"{text!r} never showed; the terminal shows:\n{self.seen}")
+            self.seen += chunk
+        before, _, self.seen = self.seen.partition(text)
+        return before + text
+
+    def rest(self, within_s: float = 60) -> str:
+        """Everything shown until the program ends (the terminal's CR LF as plain newlines)."""
+        deadline = time.monotonic() + within_s
+        while (chunk := self._read(deadline)) is not None and time.monotonic() < deadline:
+            self.seen += chunk
+        shown, self.seen = self.seen, ""
+        return shown.replace("\r\n", "\n")
+
+    def answer(self, text: str) -> None:
+        os.write(self._primary, f"{text}\n".encode())
+
+    def close(self) -> int:
+        code = self.process.wait(timeout=SUBPROCESS_TIMEOUT_S)
+        os.close(self._primary)
+        return code
+
+
+def test_in_a_terminal_create_prompts_for_what_is_missing_and_offers_the_locations_vm_sizes(
+    azure: ArmEmulator, home: Path
+) -> None:
+    env = {**os.environ, "TERM": "dumb", "COLUMNS": "200"}
+    terminal = Terminal(["create", "--dry-run", "-o", "json"], env)
+    try:
+        terminal.expect("Cluster name [demo]:")
+        terminal.answer("shop")
+        terminal.expect("Resource group [shop-rg]:")
+        terminal.answer("")
+        terminal.expect("Location [eastus]:")
+        terminal.answer("westeurope")
+        terminal.expect("DNS prefix of the API endpoint (empty: none) []:")
+        terminal.answer("shop-api")
+        offered = terminal.expect("Kubernetes version [v1.37.2]:")
+        assert "VM sizes offered in westeurope: " in offered and "Standard_D4s_v5" in offered
+        terminal.answer("")
+        terminal.expect("Control-plane VM size [Standard_D2s_v5]:")
+        terminal.answer("Standard_Z99s_v9")  # not offered: asked again
+        terminal.expect("Standard_Z99s_v9 is not one of the VM sizes offered here")
+        terminal.expect("Control-plane VM size [Standard_D2s_v5]:")
+        terminal.answer("standard_d4s_v5")
+        terminal.expect("Control-plane VMs (1, 3 or 5) [1]:")
+        terminal.answer("3")
+        terminal.expect("Worker VM size [Standard_D2s_v5]:")
+        terminal.answer("")
+        terminal.expect("Worker nodes [2]:")
+        terminal.answer("4")
+        shown = terminal.rest()
+        plan = json.loads(shown[shown.index("\n{") :])
+    finally:
+        code = terminal.close()
+    assert code == 0
+    cluster = next(o for o in plan["kubernetes"] if o["kind"] == "Cluster")
+    assert cluster["name"] == "shop"
+    assert next(r for r in plan["azure"] if r["type"].endswith("resourceGroups"))["name"] == "shop-rg"
+    journal = azure.control.journal()
+    assert {r.method for r in journal} == {"GET"}, "prompting reads the offered sizes, writes nothing"
+    assert not home.exists(), "a dry run writes nothing locally"

@@ -378,3 +378,17 @@ def test_emulator_run_refuses_bad_flags(args: list[str], flag: str) -> None:
 def test_operator_run_refuses_bad_flags(args: list[str], flag: str) -> None:
     result = azk("operator", "run", *args)
     assert_clean_failure(result, 2, flag)
+
+
+def test_the_cli_defaults_are_the_create_requests_defaults() -> None:
+    """The CLI keeps its own copy (so `azk --help` need not import the models); they must not drift."""
+    from azk_operator.cli import create as cli
+    from azk_operator.create import request
+
+    options = request.CreateOptions(name="demo", subscription_id="00000000-0000-4000-8000-000000000001")
+    assert (
+        options.location,
+        options.kubernetes_version,
+        options.node_count,
+    ) == (cli.DEFAULT_LOCATION, cli.DEFAULT_VERSION, cli.DEFAULT_NODE_COUNT)
+    assert cli.DEFAULT_VM_SIZE == options.control_plane_size == options.node_size
