@@ -19,6 +19,7 @@ pytest_plugins = [
     "fixtures.crds",
     "fixtures.azure_layer",
     "fixtures.cluster_world",
+    "fixtures.cli",
 ]
 
 

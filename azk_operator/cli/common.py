@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -58,10 +58,15 @@ def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
     return typer.Exit(code)
 
 
-def first_line(error: BaseException) -> str:
-    """The first line of an error's text, bounded (SDK errors carry whole response bodies)."""
-    lines = str(error).strip().splitlines()
-    return lines[0][:300] if lines else type(error).__name__
+def azure_failure(error: BaseException, settings: Any, action: str, hint: str) -> typer.Exit:
+    """The exit for an Azure error during `action`: refused credentials named as such (bad input, the
+    credentials tried and never their values), anything else in one line with what to do next."""
+    from azk_operator.create.checks import credentials_failure, first_line
+
+    refused = credentials_failure(error, settings)
+    if refused is not None:
+        return fail(str(refused), EXIT_BAD_INPUT)
+    return fail(f"{action} failed: Azure answered {type(error).__name__}: {first_line(error)}\n{hint}")
 
 
 def quiet_credential_warnings() -> None:

@@ -17,8 +17,8 @@ from azk_operator.cli.common import (
     LocalOpt,
     NamespaceOpt,
     OutputOpt,
+    azure_failure,
     fail,
-    first_line,
     quiet_credential_warnings,
 )
 from azk_operator.cli.output import Format, emit
@@ -243,7 +243,7 @@ def _offered_sizes(subscription: str, location: str, local_env: dict[str, str]) 
 
     from azk_operator.azure.clients import AzureClientFactory
     from azk_operator.azure.settings import AuthMethod, AzureSettings
-    from azk_operator.create.checks import offered_vm_sizes
+    from azk_operator.create.checks import first_line, offered_vm_sizes
 
     async def listed(settings: AzureSettings) -> list[str]:
         async with AzureClientFactory(settings) as azure:
@@ -344,7 +344,7 @@ def _run(request: Any, local: bool, local_env: dict[str, str], timeout: float) -
     from azure.core.exceptions import AzureError
 
     from azk_operator.azure.settings import AuthMethod, AzureSettings, SettingsError
-    from azk_operator.create.checks import CredentialsFailed, credentials_failure
+    from azk_operator.create.checks import CredentialsFailed
     from azk_operator.create.first_control_plane import CreateStepFailed
     from azk_operator.create.flow import CreateFailed, Timeouts, create_cluster
     from azk_operator.create.home import ClusterHome
@@ -377,13 +377,7 @@ def _run(request: Any, local: bool, local_env: dict[str, str], timeout: float) -
     except AzureError as error:
         # Any step may be the first to need a token (the lookup is): a refused credential is named as such.
         display.close()
-        refused = credentials_failure(error, settings)
-        if refused is not None:
-            raise fail(str(refused), EXIT_BAD_INPUT) from None
-        raise fail(
-            f"create failed: Azure answered {type(error).__name__}: {first_line(error)}\n"
-            "run the same command again to resume"
-        ) from None
+        raise azure_failure(error, settings, "create", "run the same command again to resume") from None
     display.close()
     if result.already_ready:
         typer.echo(f"cluster {request.name} already exists and is Ready: {result.message}")

@@ -14,8 +14,8 @@ from azk_operator.cli.common import (
     LocalOpt,
     NameArg,
     NamespaceOpt,
+    azure_failure,
     fail,
-    first_line,
     quiet_credential_warnings,
 )
 
@@ -64,7 +64,6 @@ def delete(
     from azure.core.exceptions import AzureError
 
     from azk_operator.azure.settings import AuthMethod, AzureSettings, SettingsError
-    from azk_operator.create.checks import credentials_failure
 
     try:
         settings = AzureSettings.from_env({**os.environ, **env}, default=AuthMethod.AZURE_CLI)
@@ -83,13 +82,7 @@ def delete(
             )
         )
     except AzureError as error:
-        refused = credentials_failure(error, settings)
-        if refused is not None:
-            raise fail(str(refused), EXIT_BAD_INPUT) from None
-        raise fail(
-            f"delete failed: Azure answered {type(error).__name__}: {first_line(error)}\n"
-            "run the same command again to go on"
-        ) from None
+        raise azure_failure(error, settings, "delete", "run the same command again to go on") from None
     except KeyboardInterrupt:
         raise fail(
             "interrupted: the deletion goes on; run the same command again to follow it", EXIT_INTERRUPTED

@@ -53,7 +53,7 @@ def credentials_failure(error: BaseException, settings: AzureSettings) -> Creden
     if not refused:
         return None
     return CredentialsFailed(
-        f"Azure refused the credentials tried: {describe_credentials(settings)} ({_first_line(error)})"
+        f"Azure refused the credentials tried: {describe_credentials(settings)} ({first_line(error)})"
     )
 
 
@@ -94,6 +94,7 @@ async def check_offer(azure: AzureClientFactory, request: CreateRequest) -> None
         raise InvalidInput(list(dict.fromkeys(lines)))
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__
+def first_line(error: BaseException) -> str:
+    """The first line of an error's text, bounded (SDK errors carry whole response bodies)."""
+    lines = str(error).strip().splitlines()
+    return lines[0][:300] if lines else type(error).__name__

@@ -21,6 +21,7 @@ from typing import Any
 import kubernetes
 import pytest
 import yaml
+from fixtures.cli import ENV_PREFIXES
 from typer.testing import CliRunner, Result
 
 from azk_operator import __version__
@@ -33,21 +34,8 @@ from azk_operator.emulator.client import EmulatorControl
 from azk_operator.local.control import down as stop_local_mode
 
 NAME = "demo"
-ENV_PREFIXES = ("AZURE_", "AZK_", "IDENTITY_", "MSI_")
 WRONG_SECRET = "not-the-secret-4711"
 SUBPROCESS_TIMEOUT_S = 60
-
-
-@pytest.fixture
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """An AZK_HOME that does not exist yet, and none of the caller's Azure or azk settings."""
-    for key in list(os.environ):
-        if key.startswith(ENV_PREFIXES):
-            monkeypatch.delenv(key)
-    azk_home = tmp_path / "azk-home"
-    monkeypatch.setenv("AZK_HOME", str(azk_home))
-    monkeypatch.setenv("COLUMNS", "200")
-    return azk_home
 
 
 @pytest.fixture

@@ -322,29 +322,6 @@ def test_a_fault_answers_with_the_given_body(arm_clients: ArmClients, arm_emulat
     assert err.value.error.message == "no capacity in this zone"
 
 
-def test_seeded_probability_faults_hit_the_same_requests_each_run(
-    arm_clients: ArmClients, arm_emulator: ArmEmulator
-) -> None:
-    _group(arm_clients)
-    no_retry = make_clients(arm_emulator, retry_total=0)
-
-    def run() -> list[bool]:
-        arm_emulator.control.clear_faults()
-        arm_emulator.control.inject_fault("resourcegroups", "GET", status=503, probability=0.5, seed=42)
-        hits = []
-        for _ in range(24):
-            try:
-                no_retry.resource.resource_groups.get(GROUP)
-                hits.append(False)
-            except HttpResponseError:
-                hits.append(True)
-        return hits
-
-    first = run()
-    assert 0 < sum(first) < len(first), "some requests fail, some pass"
-    assert run() == first, "the same seed draws the same requests"
-
-
 def test_throttling_buckets_answer_429_with_integer_retry_after(
     arm_clients: ArmClients, arm_emulator: ArmEmulator
 ) -> None:

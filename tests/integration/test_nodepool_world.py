@@ -13,11 +13,11 @@ from fixtures.nodepools import (
     BoundsWatcher,
     Pools,
     current_node_set_name,
-    eventually,
     pool_vms,
     scale_sets,
     template,
 )
+from fixtures.waiting import eventually
 
 from azk_operator.planner.scaleset import computer_name_prefix
 

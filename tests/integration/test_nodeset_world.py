@@ -3,37 +3,22 @@ with the real operator running against that apiserver (the setup `azk create` le
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import kubernetes
 import pytest
 from fixtures.cluster_world import KUBERNETES_VERSION, World
 from fixtures.kube_world import FakeKubelets
+from fixtures.waiting import eventually
 
 from azk_operator.emulator import ArmEmulator
 
 WRITES = {"PUT", "PATCH", "POST", "DELETE"}
 
-T = TypeVar("T")
 GROUP, VERSION = "engine.azk.io", "v1alpha1"
 VMSS = "Microsoft.Compute/virtualMachineScaleSets"
-WAIT_S = 90.0
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def eventually(probe: Callable[[], T | None], what: str, within_s: float = WAIT_S) -> T:
-    """Poll `probe` until it returns something truthy; fail naming `what` and the last value otherwise."""
-    deadline = time.monotonic() + within_s
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 class NodeSets:

@@ -41,21 +41,7 @@ COMMANDS = [
     ["local", "down"],
     ["local", "status"],
 ]
-ENV_PREFIXES = ("AZURE_", "AZK_", "IDENTITY_", "MSI_")
-
-
-@pytest.fixture(autouse=True)
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """An AZK_HOME that does not exist yet, and none of the caller's Azure or azk settings."""
-    import os
-
-    for key in list(os.environ):
-        if key.startswith(ENV_PREFIXES):
-            monkeypatch.delenv(key)
-    azk_home = tmp_path / "azk-home"
-    monkeypatch.setenv("AZK_HOME", str(azk_home))
-    monkeypatch.setenv("COLUMNS", "200")
-    return azk_home
+pytestmark = pytest.mark.usefixtures("home")  # every test runs in a clean environment
 
 
 def azk(*args: str, stdin: str | None = None) -> Result:
