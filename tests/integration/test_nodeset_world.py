@@ -64,9 +64,15 @@ class NodeSets:
         return None
 
     def ready(self, name: str, replicas: int) -> dict[str, Any] | None:
-        status = self.get(name).get("status") or {}
-        ready = self.condition(name, "Ready")
-        if ready and ready["status"] == "True" and status.get("readyReplicas") == replicas:
+        """The status once Ready with `replicas` Ready nodes, read in one GET so the figures agree."""
+        nodeset = self.get(name)
+        status = nodeset.get("status") or {}
+        ready = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
+        if (
+            ready.get("status") == "True"
+            and status.get("observedGeneration") == nodeset["metadata"]["generation"]
+            and status.get("readyReplicas") == replicas
+        ):
             return status
         return None
 
