@@ -7,15 +7,16 @@ import random
 import re
 import signal
 import socket
+import subprocess
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import kubernetes
 import pytest
 from fixtures.cluster_world import World, cluster_manifest
+from fixtures.waiting import eventually
 
 from azk_operator.azure.tags import ownership_key
 from azk_operator.bootstrap import inspect_endpoint
@@ -36,15 +37,6 @@ EXPECTED_TYPES = {
     "microsoft.compute/virtualmachinescalesets",
     "microsoft.compute/virtualmachinescalesets/virtualmachines",
 }
-
-
-def eventually(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"{what} not reached within {timeout:.0f} s")
 
 
 def custom(world: World) -> kubernetes.client.CustomObjectsApi:
@@ -91,7 +83,7 @@ def writes_since(world: World, mark: int) -> list[Any]:
 def test_cluster_reaches_ready_and_a_converged_cluster_sends_no_azure_writes(cluster_world: World) -> None:
     world = cluster_world
     with world.run_operator():
-        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready")
+        eventually(lambda: is_ready(world), "Cluster Ready", READY_TIMEOUT_S)
         obj = cluster_obj(world)
         assert obj is not None
         for kind in ("ResourceGroupReady", "NetworkReady", "LoadBalancerReady", "ControlPlaneReady"):
@@ -125,7 +117,7 @@ def test_the_operator_serves_its_azure_request_counters_as_prometheus_metrics(cl
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with world.run_operator(metrics=f"127.0.0.1:{port}"):
-        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready")
+        eventually(lambda: is_ready(world), "Cluster Ready", READY_TIMEOUT_S)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
             assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
             text = response.read().decode()
@@ -147,12 +139,12 @@ def test_the_operator_serves_its_azure_request_counters_as_prometheus_metrics(cl
 def test_paused_cluster_sends_no_writes_even_when_azure_drifted(cluster_world: World) -> None:
     world = cluster_world
     with world.run_operator():
-        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready")
+        eventually(lambda: is_ready(world), "Cluster Ready", READY_TIMEOUT_S)
         custom(world).patch_namespaced_custom_object(
             GROUP, VERSION, world.namespace, "clusters", world.cluster_name, {"spec": {"paused": True}}
         )
         eventually(
-            lambda: condition(cluster_obj(world), "Ready").get("reason") == "Paused", 30, "Paused reported"
+            lambda: condition(cluster_obj(world), "Ready").get("reason") == "Paused", "Paused reported", 30
         )
         mark = len(world.emulator.control.journal())
         time.sleep(8)
@@ -162,12 +154,12 @@ def test_paused_cluster_sends_no_writes_even_when_azure_drifted(cluster_world: W
 def test_deleting_the_cluster_leaves_nothing_tagged_in_azure(cluster_world: World) -> None:
     world = cluster_world
     with world.run_operator():
-        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready")
+        eventually(lambda: is_ready(world), "Cluster Ready", READY_TIMEOUT_S)
         custom(world).delete_namespaced_custom_object(
             GROUP, VERSION, world.namespace, "clusters", world.cluster_name
         )
         # The resource-group delete takes the control plane (and this operator's API server) with it.
-        eventually(lambda: owned(world) == [], 120, "nothing tagged with the cluster left in Azure")
+        eventually(lambda: owned(world) == [], "nothing tagged with the cluster left in Azure", 120)
 
 
 @pytest.mark.slow
@@ -179,7 +171,7 @@ def test_steady_429_and_5xx_faults_still_converge_and_honour_retry_after(cluster
     )
     control.inject_fault(".*", "*", status=503, code="ServiceUnavailable", probability=0.1, seed=11)
     with world.run_operator():
-        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready under faults")
+        eventually(lambda: is_ready(world), "Cluster Ready under faults", READY_TIMEOUT_S)
     journal = control.journal()
     for i, record in enumerate(journal):
         if record.status == 429:
@@ -205,7 +197,7 @@ def test_operator_killed_at_random_points_converges_without_duplicates(
         operator.send_signal(signal.SIGKILL)
         operator.wait()
     with world.run_operator():
-        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready after restarts")
+        eventually(lambda: is_ready(world), "Cluster Ready after restarts", READY_TIMEOUT_S)
     scale_sets = [
         i for i in world.emulator.control.inventory() if i.type.lower().endswith("virtualmachinescalesets")
     ]
@@ -228,7 +220,7 @@ def test_an_unknown_location_is_reported_and_nothing_is_created(cluster_world: W
             found = condition(obj, "ResourceGroupReady")
             return found if found.get("reason") == "LocationNotAvailableForResourceType" else {}
 
-        eventually(lambda: bool(reported()), 60, "the unknown location reported")
+        eventually(lambda: bool(reported()), "the unknown location reported", 60)
         ready = condition(
             custom(world).get_namespaced_custom_object(
                 GROUP, VERSION, world.namespace, "clusters", "faraway"
@@ -247,7 +239,7 @@ def test_operator_killed_at_random_points_during_delete_leaves_nothing(
     world = cluster_world
     rng = random.Random(seed)
     with world.run_operator():
-        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready")
+        eventually(lambda: is_ready(world), "Cluster Ready", READY_TIMEOUT_S)
     custom(world).delete_namespaced_custom_object(
         GROUP, VERSION, world.namespace, "clusters", world.cluster_name
     )
@@ -261,7 +253,7 @@ def test_operator_killed_at_random_points_during_delete_leaves_nothing(
     if owned(world):  # not finished while being killed: a last operator finishes it
         operator = world.start_operator_process()
         try:
-            eventually(lambda: owned(world) == [], 120, "nothing tagged with the cluster left in Azure")
+            eventually(lambda: owned(world) == [], "nothing tagged with the cluster left in Azure", 120)
         finally:
             operator.kill()
             operator.wait()
@@ -280,15 +272,22 @@ def test_two_peered_replicas_one_acts_the_standby_takes_over(cluster_world: Worl
         "kopf.dev", "v1", world.namespace, "kopfpeerings", peering_object(world.namespace)
     )
     active_log, standby_log = tmp_path / "active.log", tmp_path / "standby.log"
-    active = world.start_operator_process(priority=200, log=active_log)
-    standby = world.start_operator_process(priority=100, log=standby_log)
-    try:
-        eventually(lambda: is_ready(world), READY_TIMEOUT_S, "Cluster Ready with two replicas")
+
+    def priorities() -> list[int]:
         peering = custom(world).get_namespaced_custom_object(
             "kopf.dev", "v1", world.namespace, "kopfpeerings", PEERING_NAME
         )
-        assert sorted(peer["priority"] for peer in peering["status"].values()) == [100, 200]
-        # kopf starts a peered replica paused; the one of lower priority stays so while the other lives.
+        return sorted(peer["priority"] for peer in (peering.get("status") or {}).values())
+
+    # kopf starts a peered replica paused and resumes it at its first look at the peering unless a live
+    # peer of higher priority is listed there; so the standby starts once the active is listed.
+    active = world.start_operator_process(priority=200, log=active_log)
+    standby: subprocess.Popen[bytes] | None = None
+    try:
+        eventually(lambda: priorities() == [200], "the active replica in the peering", 60)
+        standby = world.start_operator_process(priority=100, log=standby_log)
+        eventually(lambda: priorities() == [100, 200], "both replicas in the peering", 60)
+        eventually(lambda: is_ready(world), "Cluster Ready with two replicas", READY_TIMEOUT_S)
         assert ran_handlers(active_log)
         assert not ran_handlers(standby_log), "the standby ran no handler"
 
@@ -299,11 +298,12 @@ def test_two_peered_replicas_one_acts_the_standby_takes_over(cluster_world: Worl
         )
         eventually(
             lambda: condition(cluster_obj(world), "Ready").get("reason") == "Paused",
-            60,
             "the standby to take over and act on a change",
+            60,
         )
         assert "Resuming operations" in standby_log.read_text()
     finally:
         for process in (active, standby):
-            process.kill()
-            process.wait()
+            if process is not None:
+                process.kill()
+                process.wait()

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import kopf
 import kubernetes
 import pytest
+from fixtures.waiting import eventually
 
 from azk_operator.testenv import ControlPlane
 
@@ -55,15 +55,6 @@ WIDGET_CRD: dict[str, Any] = {
 }
 
 
-def eventually(check: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def widget_crd(kubeconfig: Path) -> None:
     api = kubernetes.config.new_client_from_config(config_file=str(kubeconfig))
@@ -78,7 +69,7 @@ def widget_crd(kubeconfig: Path) -> None:
         crd = ext.read_custom_resource_definition("widgets.testenv.azk.io")
         return any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or [])
 
-    eventually(established, what="CRD Established")
+    eventually(established, "CRD Established", 30)
     api.close()
 
 
@@ -170,7 +161,7 @@ def test_rbac_denies_unbound_service_account_and_allows_bound_one(
                 return False
             return True
 
-        eventually(allowed, timeout=10, what="RoleBinding takes effect")
+        eventually(allowed, "RoleBinding takes effect", 10)
 
 
 def test_garbage_collector_deletes_dependents_of_a_deleted_owner(k8s_api: Api, namespace: str) -> None:
@@ -196,7 +187,7 @@ def test_garbage_collector_deletes_dependents_of_a_deleted_owner(k8s_api: Api, n
             return exc.status == 404
         return False
 
-    eventually(dependent_gone, timeout=60, what="dependent garbage-collected")
+    eventually(dependent_gone, "dependent garbage-collected", 60)
 
 
 def test_minimal_kopf_operator_reconciles_and_finalizes(
@@ -223,7 +214,7 @@ def test_minimal_kopf_operator_reconciles_and_finalizes(
             obj = custom.get_namespaced_custom_object("testenv.azk.io", "v1", namespace, "widgets", "w1")
             return bool(obj.get("status", {}).get("observedSize") == 4)
 
-        eventually(reconciled, what="status patched by the create handler")
+        eventually(reconciled, "status patched by the create handler", 30)
         obj = custom.get_namespaced_custom_object("testenv.azk.io", "v1", namespace, "widgets", "w1")
         assert obj["metadata"]["finalizers"], "kopf adds its finalizer so the delete handler can run"
 
@@ -237,7 +228,7 @@ def test_minimal_kopf_operator_reconciles_and_finalizes(
                 return exc.status == 404
             return False
 
-        eventually(gone, what="object gone once the finalizer is removed")
+        eventually(gone, "object gone once the finalizer is removed", 30)
     assert deleted == ["w1"]
 
 
@@ -323,4 +314,4 @@ def test_killed_launcher_leaves_no_orphans(tmp_path: Path) -> None:
     def no_orphans() -> bool:
         return _processes_mentioning(marker) == []
 
-    eventually(no_orphans, timeout=20, what="children of a SIGKILLed launcher exit")
+    eventually(no_orphans, "children of a SIGKILLed launcher exit", 20)
