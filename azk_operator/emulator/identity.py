@@ -53,8 +53,11 @@ class TokenIssuer:
     def __init__(self, key: bytes, tenant_id: str) -> None:
         self.key = key
         self.tenant_id = tenant_id
+        self.issued = 0
+        """Tokens issued since start: how tests see whether a client reuses its token."""
 
     def issue(self, subject: str, audience: str, issuer: str) -> tuple[str, int]:
+        self.issued += 1
         now = int(time.time())
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         claims = {
