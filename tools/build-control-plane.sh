@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the test control plane (kube-apiserver, kube-controller-manager, etcd) from Go modules.
+# Builds the test control plane (kube-apiserver, kube-controller-manager, etcd) from Go modules, and kubeadm,
+# which the tests use to validate the kubeadm configuration azk writes into node documents.
 #
 # Usage: tools/build-control-plane.sh [OUT_DIR]
 #
@@ -22,8 +23,10 @@ kube_minor="$(echo "$kube_version" | cut -d. -f2)"
 
 started=$SECONDS
 
-have_version() { # binary, expected substring of its --version output
-  [ -x "$1" ] && "$1" --version 2>/dev/null | grep -qF -- "$2"
+have_version() { # binary, expected substring of its --version output (kubeadm has a `version` command)
+  local asked=(--version)
+  [ "$(basename "$1")" = kubeadm ] && asked=(version -o short)
+  [ -x "$1" ] && "$1" "${asked[@]}" 2>/dev/null | grep -qF -- "$2"
 }
 
 build_kube() {
@@ -32,7 +35,7 @@ build_kube() {
   ldflags+=" -X k8s.io/component-base/version.gitMajor=1"
   ldflags+=" -X k8s.io/component-base/version.gitMinor=$kube_minor"
   ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
-  for cmd in kube-apiserver kube-controller-manager; do
+  for cmd in kube-apiserver kube-controller-manager kubeadm; do
     if have_version "$out/$cmd" "$kube_version"; then
       echo "build-control-plane: $cmd $kube_version present"
       continue

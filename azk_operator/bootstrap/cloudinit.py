@@ -7,7 +7,7 @@ Secrets (CA keys, the service-account key, the bootstrap token inside the kubead
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -96,9 +96,10 @@ def _kubeadm_documents(
     cluster: ClusterBootstrapConfig, node: NodeBootstrapConfig, secrets: BootstrapSecrets
 ) -> list[dict[str, Any]]:
     if node.role is NodeRole.FIRST_CONTROL_PLANE:
-        return init_configuration(
-            cluster, node, secrets.token, secrets.token_expires, key_algorithm_of(secrets.pki.ca.key)
-        )
+        # kubeadm takes a lifetime counted from `kubeadm init`; the Secret azk installs after the control
+        # plane is up sets the recorded expiry again, so the boot delay does not lengthen it.
+        ttl = secrets.token_expires - datetime.now(UTC)
+        return init_configuration(cluster, node, secrets.token, ttl, key_algorithm_of(secrets.pki.ca.key))
     return [join_configuration(cluster, node, secrets.token, discovery_ca_hash(secrets.pki.ca.cert))]
 
 

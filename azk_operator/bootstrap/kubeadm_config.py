@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import timedelta
 from typing import Any
 
 from azk_operator.bootstrap.config import ClusterBootstrapConfig, NodeBootstrapConfig
 from azk_operator.bootstrap.keys import KeyAlgorithm
 from azk_operator.bootstrap.sans import SubjectAltNames
-from azk_operator.bootstrap.tokens import DEFAULT_NODE_TOKEN_GROUP, DEFAULT_USAGES, BootstrapToken, rfc3339
+from azk_operator.bootstrap.tokens import DEFAULT_NODE_TOKEN_GROUP, DEFAULT_USAGES, BootstrapToken
 
 KUBEADM_API_VERSION = "kubeadm.k8s.io/v1beta4"
 CRI_SOCKET = "unix:///run/containerd/containerd.sock"
@@ -37,10 +38,17 @@ def init_configuration(
     cluster: ClusterBootstrapConfig,
     node: NodeBootstrapConfig,
     token: BootstrapToken,
-    expires: datetime,
+    token_ttl: timedelta,
     key_algorithm: KeyAlgorithm,
 ) -> list[dict[str, Any]]:
-    """InitConfiguration + ClusterConfiguration for ``kubeadm init`` on the first control-plane node."""
+    """InitConfiguration + ClusterConfiguration for ``kubeadm init`` on the first control-plane node.
+
+    The token's lifetime is a ``ttl``, not ``expires``: kubeadm defaults ``ttl`` to 24 h when it is absent
+    and then refuses the pair as mutually exclusive. A ``ttl`` of zero means "never expires": refused here.
+    """
+    seconds = math.ceil(token_ttl.total_seconds())
+    if seconds <= 0:
+        raise ValueError(f"the bootstrap token's remaining lifetime must be positive, got {token_ttl}")
     init = {
         "apiVersion": KUBEADM_API_VERSION,
         "kind": "InitConfiguration",
@@ -48,7 +56,7 @@ def init_configuration(
             {
                 "token": token.value,
                 "description": f"azk node bootstrap token for cluster {cluster.cluster_name}",
-                "expires": rfc3339(expires),
+                "ttl": f"{seconds}s",
                 "usages": list(DEFAULT_USAGES),
                 "groups": [DEFAULT_NODE_TOKEN_GROUP],
             }

@@ -1,6 +1,6 @@
 """A real Kubernetes control plane for tests and local mode: etcd, kube-apiserver, kube-controller-manager."""
 
-from azk_operator.testenv.assets import KubeAssets, KubeAssetsMissing, find_kube_assets
+from azk_operator.testenv.assets import KubeAssets, KubeAssetsMissing, find_kube_assets, find_kubeadm
 from azk_operator.testenv.controlplane import ControlPlane, ControlPlaneError
 from azk_operator.testenv.pki import SuppliedPKI
 
@@ -11,4 +11,5 @@ __all__ = [
     "KubeAssetsMissing",
     "SuppliedPKI",
     "find_kube_assets",
+    "find_kubeadm",
 ]

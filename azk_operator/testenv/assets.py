@@ -32,11 +32,16 @@ def find_kube_assets() -> KubeAssets:
 
     Raises KubeAssetsMissing naming what was searched and how to build the binaries.
     """
+    return _assets_in(*_asset_folder())
+
+
+def _asset_folder() -> tuple[Path, str]:
+    """The folder the binaries are looked for in, and where that choice came from."""
     for var in ASSET_ENV_VARS:
         value = os.environ.get(var)
         if value:
-            return _assets_in(Path(value), f"${var}")
-    return _assets_in(BUILD_CACHE, "the build cache")
+            return Path(value), f"${var}"
+    return BUILD_CACHE, "the build cache"
 
 
 def _assets_in(folder: Path, origin: str) -> KubeAssets:
@@ -56,3 +61,15 @@ def _assets_in(folder: Path, origin: str) -> KubeAssets:
             f"or point AZK_KUBE_ASSETS at a folder holding etcd, kube-apiserver and kube-controller-manager"
         )
     return assets
+
+
+def find_kubeadm() -> Path:
+    """The kubeadm the build script makes next to the control plane, for validating azk's kubeadm configs.
+
+    Raises KubeAssetsMissing when it is not there (envtest-style asset folders carry no kubeadm).
+    """
+    folder, origin = _asset_folder()
+    kubeadm = folder / "kubeadm"
+    if not os.access(kubeadm, os.X_OK):
+        raise KubeAssetsMissing(f"kubeadm not found in {folder} ({origin}); run {BUILD_SCRIPT} {folder}")
+    return kubeadm

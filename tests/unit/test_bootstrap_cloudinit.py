@@ -37,6 +37,8 @@ from azk_operator.bootstrap import (
     render_node_document,
 )
 from azk_operator.bootstrap.keys import key_algorithm_of
+from azk_operator.testenv import KubeAssetsMissing, find_kubeadm
+from azk_operator.testenv.assets import ASSET_ENV_VARS
 
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
 CLUSTER = ClusterBootstrapConfig(
@@ -179,6 +181,77 @@ def test_init_document_configures_kubeadm_v1beta4_for_the_cluster(secrets: Boots
     token = init["bootstrapTokens"][0]
     assert token["token"] == secrets.token.value
     assert token["groups"] == ["system:bootstrappers:kubeadm:default-node-token"]
+    # A lifetime (kubeadm refuses `expires`, see below) no longer than what was left at rendering time.
+    assert "expires" not in token
+    assert 23 * 3600 < int(token["ttl"].removesuffix("s")) <= 24 * 3600
+
+
+def test_an_expired_token_is_refused_rather_than_rendered_as_never_expiring(
+    secrets: BootstrapSecrets,
+) -> None:
+    expired = BootstrapSecrets(secrets.pki, secrets.token, datetime.now(UTC) - timedelta(seconds=1))
+    with pytest.raises(ValueError, match="remaining lifetime must be positive"):
+        _render(expired, NodeRole.FIRST_CONTROL_PLANE)
+
+
+@pytest.fixture(scope="module")
+def kubeadm() -> Path:
+    try:
+        return find_kubeadm()
+    except KubeAssetsMissing as missing:
+        if any(os.environ.get(var) for var in ASSET_ENV_VARS):
+            pytest.skip(f"a user-supplied asset folder without kubeadm: {missing}")
+        raise
+
+
+@pytest.fixture(scope="module")
+def kubeadm_cluster(kubeadm: Path) -> ClusterBootstrapConfig:
+    """CLUSTER at kubeadm's own version: a node installs the kubeadm of its cluster's version."""
+    version = subprocess.run(
+        [str(kubeadm), "version", "-o", "short"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return ClusterBootstrapConfig.model_validate({**CLUSTER.model_dump(), "kubernetes_version": version})
+
+
+def _kubeadm_validate(kubeadm: Path, config: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "kubeadm.yaml"
+    path.write_text(config)
+    path.chmod(0o600)
+    command = [str(kubeadm), "config", "validate", "--config", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def _kubeadm_config(
+    cluster: ClusterBootstrapConfig, node: NodeBootstrapConfig, secrets: BootstrapSecrets
+) -> str:
+    return _files(render_node_document(cluster, node, secrets))["/etc/azk/kubeadm.yaml"]["content"]
+
+
+@pytest.mark.parametrize("role", list(NodeRole))
+def test_kubeadm_accepts_every_kubeadm_config(
+    secrets: BootstrapSecrets,
+    role: NodeRole,
+    kubeadm: Path,
+    kubeadm_cluster: ClusterBootstrapConfig,
+    tmp_path: Path,
+) -> None:
+    taints = (Taint(key="azk.io/dedicated", value="x", effect="NoSchedule"),)
+    node = NodeBootstrapConfig(role=role, node_labels=LABELS, taints=taints)
+    result = _kubeadm_validate(kubeadm, _kubeadm_config(kubeadm_cluster, node, secrets), tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_kubeadm_validation_is_a_real_validator(
+    secrets: BootstrapSecrets, kubeadm: Path, kubeadm_cluster: ClusterBootstrapConfig, tmp_path: Path
+) -> None:
+    """The first form azk wrote: an absolute `expires`, which kubeadm's defaulted `ttl` conflicts with."""
+    node = NodeBootstrapConfig(role=NodeRole.FIRST_CONTROL_PLANE)
+    documents = list(yaml.safe_load_all(_kubeadm_config(kubeadm_cluster, node, secrets)))
+    token = documents[0]["bootstrapTokens"][0]
+    del token["ttl"]
+    token["expires"] = "2030-01-01T00:00:00Z"
+    result = _kubeadm_validate(kubeadm, yaml.safe_dump_all(documents), tmp_path)
+    assert result.returncode != 0 and "mutually exclusive" in result.stderr
 
 
 def test_join_documents_pin_the_ca_and_mark_control_planes(secrets: BootstrapSecrets) -> None:
