@@ -9,7 +9,7 @@ import kubernetes
 import pytest
 from fixtures.cluster_world import KUBERNETES_VERSION, World
 from fixtures.kube_world import FakeKubelets
-from fixtures.waiting import eventually
+from fixtures.waiting import converged_status, eventually
 
 from azk_operator.emulator import ArmEmulator
 
@@ -64,17 +64,7 @@ class NodeSets:
         return None
 
     def ready(self, name: str, replicas: int) -> dict[str, Any] | None:
-        """The status once Ready with `replicas` Ready nodes, read in one GET so the figures agree."""
-        nodeset = self.get(name)
-        status = nodeset.get("status") or {}
-        ready = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
-        if (
-            ready.get("status") == "True"
-            and status.get("observedGeneration") == nodeset["metadata"]["generation"]
-            and status.get("readyReplicas") == replicas
-        ):
-            return status
-        return None
+        return converged_status(self.get(name), replicas)
 
     def nodes(self, name: str) -> set[str]:
         listed = self.core.list_node(label_selector=f"engine.azk.io/nodeset={name}")
