@@ -228,6 +228,12 @@ class VmBootSimulator:
             front_proxy_ca_key=document.pki.front_proxy_ca.key_pem,
             serving_cert=leaves.apiserver.cert_pem,
             serving_key=leaves.apiserver.key_pem,
+            etcd_ca_cert=document.pki.etcd_ca.cert_pem,
+            etcd_ca_key=document.pki.etcd_ca.key_pem,
+            etcd_server_cert=leaves.etcd_server.cert_pem,
+            etcd_server_key=leaves.etcd_server.key_pem,
+            etcd_client_cert=leaves.apiserver_etcd_client.cert_pem,
+            etcd_client_key=leaves.apiserver_etcd_client.key_pem,
         )
         work_dir = self.work_dir / f"{document.cluster_name}-{bind}"
         if event.reason != "restored":

@@ -25,6 +25,12 @@ _PKI_FILES = {
     "front_proxy_ca_key": "front-proxy-ca.key",
     "serving_cert": "apiserver.crt",
     "serving_key": "apiserver.key",
+    "etcd_ca_cert": "etcd/ca.crt",
+    "etcd_ca_key": "etcd/ca.key",
+    "etcd_server_cert": "etcd/server.crt",
+    "etcd_server_key": "etcd/server.key",
+    "etcd_client_cert": "apiserver-etcd-client.crt",
+    "etcd_client_key": "apiserver-etcd-client.key",
 }
 
 
@@ -48,7 +54,7 @@ def main(
         Path | None,
         typer.Option(
             help="Folder in kubeadm layout (ca.crt, ca.key, sa.key, sa.pub, front-proxy-ca.*, "
-            "apiserver.*); what is missing is generated."
+            "apiserver.*, etcd/ca.*, etcd/server.*, apiserver-etcd-client.*); what is missing is generated."
         ),
     ] = None,
     work_dir: Annotated[

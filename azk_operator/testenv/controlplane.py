@@ -2,8 +2,9 @@
 
 This is what integration tests and the VM boot simulator run instead of a mock. It mirrors what envtest
 does (etcd without fsync, an apiserver with TLS, RBAC and service-account signing keys, an admin client
-certificate) and adds kube-controller-manager for garbage collection, namespace deletion, PDB status and
-service-account tokens, which azk's drains and ownership rules depend on.
+certificate), reaches etcd over TLS with a client certificate as a kubeadm node does, and adds
+kube-controller-manager for garbage collection, namespace deletion, PDB status and service-account tokens,
+which azk's drains and ownership rules depend on.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ class ControlPlane:
         self._processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.startup_seconds: float | None = None
         self.server = ""
+        self.etcd_server = ""
+        """etcd's client URL (TLS, client certificates of the etcd CA only), valid once start() returned."""
         self.files: ControlPlaneFiles | None = None
 
     @property
@@ -108,9 +111,10 @@ class ControlPlane:
         etcd_client, etcd_peer = _free_port(self.bind), _free_port(self.bind)
         secure_port = self._secure_port or _free_port(self.bind)
         self.server = f"https://{self.bind}:{secure_port}"
+        self.etcd_server = f"https://{self.bind}:{etcd_client}"
         try:
-            self._spawn("etcd", self._etcd_args(assets, etcd_client, etcd_peer))
-            self._spawn("kube-apiserver", self._apiserver_args(assets, etcd_client, secure_port))
+            self._spawn("etcd", self._etcd_args(assets, etcd_peer))
+            self._spawn("kube-apiserver", self._apiserver_args(assets, secure_port))
             self._write_kubeconfig()
             self._wait_ready()
             self._spawn("kube-controller-manager", self._controller_manager_args(assets))
@@ -142,11 +146,17 @@ class ControlPlane:
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
-    def _etcd_args(self, assets: KubeAssets, client_port: int, peer_port: int) -> list[str]:
-        client = f"http://{self.bind}:{client_port}"
+    def _etcd_args(self, assets: KubeAssets, peer_port: int) -> list[str]:
+        files = self._require_files()
+        client = self.etcd_server
+        # One member has no peers to talk to, so the peer listener stays plain.
         peer = f"http://{self.bind}:{peer_port}"
         return [
             str(assets.etcd),
+            f"--cert-file={files.etcd_server_cert}",
+            f"--key-file={files.etcd_server_key}",
+            f"--trusted-ca-file={files.etcd_ca_cert}",
+            "--client-cert-auth",
             "--name=azk-testenv",
             f"--data-dir={self.work_dir / 'etcd'}",
             f"--listen-client-urls={client}",
@@ -160,11 +170,14 @@ class ControlPlane:
             "--log-level=warn",
         ]
 
-    def _apiserver_args(self, assets: KubeAssets, etcd_port: int, secure_port: int) -> list[str]:
+    def _apiserver_args(self, assets: KubeAssets, secure_port: int) -> list[str]:
         files = self._require_files()
         return [
             str(assets.kube_apiserver),
-            f"--etcd-servers=http://{self.bind}:{etcd_port}",
+            f"--etcd-servers={self.etcd_server}",
+            f"--etcd-cafile={files.etcd_ca_cert}",
+            f"--etcd-certfile={files.etcd_client_cert}",
+            f"--etcd-keyfile={files.etcd_client_key}",
             f"--bind-address={self.bind}",
             f"--advertise-address={self.bind}",
             f"--secure-port={secure_port}",

@@ -49,6 +49,13 @@ class SuppliedPKI:
     front_proxy_ca_key: bytes | None = None
     serving_cert: bytes | None = None
     serving_key: bytes | None = None
+    etcd_ca_cert: bytes | None = None
+    etcd_ca_key: bytes | None = None
+    etcd_server_cert: bytes | None = None
+    etcd_server_key: bytes | None = None
+    etcd_client_cert: bytes | None = None
+    """kube-apiserver's client certificate for etcd (kubeadm's apiserver-etcd-client)."""
+    etcd_client_key: bytes | None = None
 
     def __post_init__(self) -> None:
         for cert, key, what in (
@@ -56,11 +63,16 @@ class SuppliedPKI:
             (self.service_account_pub, self.service_account_key, "service_account_pub/service_account_key"),
             (self.front_proxy_ca_cert, self.front_proxy_ca_key, "front_proxy_ca_cert/front_proxy_ca_key"),
             (self.serving_cert, self.serving_key, "serving_cert/serving_key"),
+            (self.etcd_ca_cert, self.etcd_ca_key, "etcd_ca_cert/etcd_ca_key"),
+            (self.etcd_server_cert, self.etcd_server_key, "etcd_server_cert/etcd_server_key"),
+            (self.etcd_client_cert, self.etcd_client_key, "etcd_client_cert/etcd_client_key"),
         ):
             if (cert is None) != (key is None):
                 raise ValueError(f"SuppliedPKI: {what} must be given together")
         if self.serving_cert is not None and self.ca_cert is None:
             raise ValueError("SuppliedPKI: serving_cert needs the ca_cert that clients verify it with")
+        if (self.etcd_server_cert or self.etcd_client_cert) is not None and self.etcd_ca_cert is None:
+            raise ValueError("SuppliedPKI: etcd_server_cert and etcd_client_cert need the etcd_ca_cert")
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,11 @@ class ControlPlaneFiles:
     front_proxy_client_key: Path
     admin_cert: Path
     admin_key: Path
+    etcd_ca_cert: Path
+    etcd_server_cert: Path
+    etcd_server_key: Path
+    etcd_client_cert: Path
+    etcd_client_key: Path
 
 
 def write_control_plane_pki(pki: SuppliedPKI, folder: Path, bind: str) -> ControlPlaneFiles:
@@ -86,16 +103,37 @@ def write_control_plane_pki(pki: SuppliedPKI, folder: Path, bind: str) -> Contro
     front_proxy_ca = _supplied_or_new_ca(
         pki.front_proxy_ca_cert, pki.front_proxy_ca_key, "azk-testenv-front-proxy"
     )
-    if pki.serving_cert is not None and pki.serving_key is not None:
-        serving_cert, serving_key = pki.serving_cert, pki.serving_key
-    else:
-        sans = SubjectAltNames.from_strings(
-            ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", bind, "127.0.0.1"]
-        )
-        serving = issue_certificate(
-            ca, CertificateProfile("kube-apiserver", server_auth=True, sans=sans), _OPTIONS
-        )
-        serving_cert, serving_key = serving.cert_pem, serving.key_pem
+    serving_cert, serving_key = _supplied_or_issued(
+        pki.serving_cert,
+        pki.serving_key,
+        ca,
+        CertificateProfile(
+            "kube-apiserver",
+            server_auth=True,
+            sans=SubjectAltNames.from_strings(
+                ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", bind, "127.0.0.1"]
+            ),
+        ),
+    )
+    # etcd serves TLS and asks for client certificates, as on a kubeadm node.
+    etcd_ca = _supplied_or_new_ca(pki.etcd_ca_cert, pki.etcd_ca_key, "azk-testenv-etcd-ca")
+    etcd_server_cert, etcd_server_key = _supplied_or_issued(
+        pki.etcd_server_cert,
+        pki.etcd_server_key,
+        etcd_ca,
+        CertificateProfile(
+            "azk-testenv-etcd",
+            server_auth=True,
+            client_auth=True,
+            sans=SubjectAltNames.from_strings(["localhost", bind, "127.0.0.1"]),
+        ),
+    )
+    etcd_client_cert, etcd_client_key = _supplied_or_issued(
+        pki.etcd_client_cert,
+        pki.etcd_client_key,
+        etcd_ca,
+        CertificateProfile("kube-apiserver-etcd-client", client_auth=True),
+    )
     if pki.service_account_key is not None and pki.service_account_pub is not None:
         sa_key, sa_pub = pki.service_account_key, pki.service_account_pub
     else:
@@ -120,6 +158,11 @@ def write_control_plane_pki(pki: SuppliedPKI, folder: Path, bind: str) -> Contro
         front_proxy_client_key=folder / "front-proxy-client.key",
         admin_cert=folder / "admin.crt",
         admin_key=folder / "admin.key",
+        etcd_ca_cert=folder / "etcd" / "ca.crt",
+        etcd_server_cert=folder / "etcd" / "server.crt",
+        etcd_server_key=folder / "etcd" / "server.key",
+        etcd_client_cert=folder / "apiserver-etcd-client.crt",
+        etcd_client_key=folder / "apiserver-etcd-client.key",
     )
     write_public_file(files.ca_cert, ca.cert_pem)
     write_secret_file(files.ca_key, ca.key_pem)
@@ -132,6 +175,11 @@ def write_control_plane_pki(pki: SuppliedPKI, folder: Path, bind: str) -> Contro
     write_secret_file(files.front_proxy_client_key, front_proxy_client.key_pem)
     write_public_file(files.admin_cert, admin.cert_pem)
     write_secret_file(files.admin_key, admin.key_pem)
+    write_public_file(files.etcd_ca_cert, etcd_ca.cert_pem)
+    write_public_file(files.etcd_server_cert, etcd_server_cert)
+    write_secret_file(files.etcd_server_key, etcd_server_key)
+    write_public_file(files.etcd_client_cert, etcd_client_cert)
+    write_secret_file(files.etcd_client_key, etcd_client_key)
     return files
 
 
@@ -139,3 +187,12 @@ def _supplied_or_new_ca(cert_pem: bytes | None, key_pem: bytes | None, name: str
     if cert_pem is not None and key_pem is not None:
         return CertKeyPair.from_pem(cert_pem, key_pem, name)
     return create_ca(name, _OPTIONS)
+
+
+def _supplied_or_issued(
+    cert_pem: bytes | None, key_pem: bytes | None, ca: CertKeyPair, profile: CertificateProfile
+) -> tuple[bytes, bytes]:
+    if cert_pem is not None and key_pem is not None:
+        return cert_pem, key_pem
+    issued = issue_certificate(ca, profile, _OPTIONS)
+    return issued.cert_pem, issued.key_pem

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import random
+import ssl
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,8 +17,10 @@ import yaml
 
 from azk_operator.bootstrap import (
     BootstrapToken,
+    CertKeyPair,
     ClusterPKI,
     ControlPlaneNode,
+    SubjectAltNames,
     apiserver_subject_alt_names,
     bootstrap_token_secret,
     client_certificate_kubeconfig,
@@ -23,6 +28,7 @@ from azk_operator.bootstrap import (
     inspect_endpoint,
     issue_admin_certificate,
     issue_control_plane_certificates,
+    load_control_plane_certificates,
     write_cluster_pki,
     write_kubeconfig,
 )
@@ -79,6 +85,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         front_proxy_ca_key=pki.front_proxy_ca.key_pem,
         serving_cert=leaves.apiserver.cert_pem,
         serving_key=leaves.apiserver.key_pem,
+        etcd_ca_cert=pki.etcd_ca.cert_pem,
+        etcd_ca_key=pki.etcd_ca.key_pem,
+        etcd_server_cert=leaves.etcd_server.cert_pem,
+        etcd_server_key=leaves.etcd_server.key_pem,
+        etcd_client_cert=leaves.apiserver_etcd_client.cert_pem,
+        etcd_client_key=leaves.apiserver_etcd_client.key_pem,
     )
     plane = ControlPlane(
         work_dir=tmp_path_factory.mktemp("bootstrap-control-plane"),
@@ -199,3 +211,28 @@ def test_no_private_key_was_written_outside_a_0600_file(cluster: Cluster) -> Non
             content = path.read_bytes()
             if b"PRIVATE KEY" in content or b"client-key-data" in content or b"token:" in content:
                 assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+def _etcd_health(cluster: Cluster, client: CertKeyPair | None, tmp_path: Path) -> str:
+    """GET etcd's /health, verifying it with azk's etcd CA and presenting `client` (if any)."""
+    context = ssl.create_default_context(cadata=cluster.pki.etcd_ca.cert_pem.decode())
+    if client is not None:
+        cert, key = tmp_path / "client.crt", tmp_path / "client.key"
+        cert.write_bytes(client.cert_pem)
+        write_secret_file(key, client.key_pem)
+        context.load_cert_chain(cert, key)
+    with urllib.request.urlopen(f"{cluster.plane.etcd_server}/health", context=context, timeout=10) as reply:  # noqa: S310
+        return str(json.load(reply)["health"])
+
+
+def test_etcd_serves_azks_certificate_and_admits_only_its_clients(cluster: Cluster, tmp_path: Path) -> None:
+    leaves = load_control_plane_certificates(cluster.state)
+    assert leaves is not None
+    # The etcd server certificate azk issued verifies for the node's address; its healthcheck client gets in.
+    assert _etcd_health(cluster, leaves.etcd_healthcheck_client, tmp_path) == "true"
+    stranger = issue_control_plane_certificates(
+        generate_cluster_pki(), ControlPlaneNode.of("cp-0", [cluster.plane.bind]), SubjectAltNames()
+    )
+    for client in (None, stranger.etcd_healthcheck_client, leaves.apiserver_kubelet_client):
+        with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+            _etcd_health(cluster, client, tmp_path)
