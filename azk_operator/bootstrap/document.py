@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import yaml
@@ -34,6 +35,8 @@ class NodeDocument:
     node_labels: dict[str, str]
     token: BootstrapToken
     pki: ClusterPKI | None = None
+    token_ttl: timedelta | None = None
+    """The token's lifetime from `kubeadm init` on (init documents only)."""
     # Only the init document carries the ClusterConfiguration; joining nodes read it from the cluster.
     cert_sans: tuple[str, ...] = ()
     service_cidr: str | None = None
@@ -95,6 +98,14 @@ def _kubelet_labels(registration: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
+def _seconds(duration: object) -> timedelta:
+    """A duration in the whole-seconds form the renderer writes (``86400s``)."""
+    text = str(duration)
+    if not (text.endswith("s") and text[:-1].isdigit()):
+        raise DocumentParseError(f"bootstrap token ttl {text!r} is not a whole number of seconds")
+    return timedelta(seconds=int(text[:-1]))
+
+
 def _pki(files: dict[str, str]) -> ClusterPKI | None:
     prefix = PKI_STAGING_DIR + "/"
     staged = {
@@ -129,6 +140,7 @@ def parse_node_document(text_or_custom_data: str) -> NodeDocument:
                 control_plane_endpoint=cluster["controlPlaneEndpoint"],
                 node_labels=_kubelet_labels(init["nodeRegistration"]),
                 token=BootstrapToken.parse(init["bootstrapTokens"][0]["token"]),
+                token_ttl=_seconds(init["bootstrapTokens"][0].get("ttl")),
                 pki=_pki(files),
                 cert_sans=tuple(cluster["apiServer"].get("certSANs", ())),
                 service_cidr=networking["serviceSubnet"],

@@ -269,9 +269,9 @@ def _kubeadm_init_objects(cluster: SimulatedCluster, document: NodeDocument) -> 
     admin.conf's certificate) cluster-admin rights."""
     import datetime
 
-    secret = bootstrap_token_secret(
-        document.token, datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=24)
-    )
+    if document.token_ttl is None:
+        raise BootstrapError("the init document gives its bootstrap token no ttl")
+    secret = bootstrap_token_secret(document.token, datetime.datetime.now(datetime.UTC) + document.token_ttl)
     binding = kubernetes.client.V1ClusterRoleBinding.model_validate(
         {
             "metadata": {"name": CLUSTER_ADMINS_GROUP},

@@ -320,6 +320,8 @@ def test_parser_recovers_pki_and_kubeadm_values_from_a_control_plane_document(
     assert parsed.kubernetes_version == "v1.31.4"
     assert parsed.node_labels == LABELS
     assert parsed.token == secrets.token
+    assert parsed.token_ttl is not None
+    assert timedelta(hours=23) < parsed.token_ttl <= timedelta(hours=24)  # the fixture: 24 h from its making
     assert parsed.apiserver_sans() == CLUSTER.apiserver_sans()
     assert "BEGIN" not in repr(parsed) and secrets.token.secret not in repr(parsed)
 
