@@ -7,7 +7,7 @@ Secrets (CA keys, the service-account key, the bootstrap token inside the kubead
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import yaml
@@ -15,7 +15,7 @@ import yaml
 from azk_operator.bootstrap.config import ClusterBootstrapConfig, NodeBootstrapConfig, NodeRole
 from azk_operator.bootstrap.customdata import encode_custom_data
 from azk_operator.bootstrap.keys import key_algorithm_of
-from azk_operator.bootstrap.kubeadm_config import init_configuration, join_configuration
+from azk_operator.bootstrap.kubeadm_config import INIT_TOKEN_TTL, init_configuration, join_configuration
 from azk_operator.bootstrap.node_script import (
     ENV_PATH,
     KUBEADM_CONFIG_PATH,
@@ -96,10 +96,9 @@ def _kubeadm_documents(
     cluster: ClusterBootstrapConfig, node: NodeBootstrapConfig, secrets: BootstrapSecrets
 ) -> list[dict[str, Any]]:
     if node.role is NodeRole.FIRST_CONTROL_PLANE:
-        # kubeadm takes a lifetime counted from `kubeadm init`; the Secret azk installs after the control
-        # plane is up sets the recorded expiry again, so the boot delay does not lengthen it.
-        ttl = secrets.token_expires - datetime.now(UTC)
-        return init_configuration(cluster, node, secrets.token, ttl, key_algorithm_of(secrets.pki.ca.key))
+        return init_configuration(
+            cluster, node, secrets.token, INIT_TOKEN_TTL, key_algorithm_of(secrets.pki.ca.key)
+        )
     return [join_configuration(cluster, node, secrets.token, discovery_ca_hash(secrets.pki.ca.cert))]
 
 

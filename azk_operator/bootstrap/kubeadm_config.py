@@ -14,6 +14,11 @@ from azk_operator.bootstrap.tokens import DEFAULT_NODE_TOKEN_GROUP, DEFAULT_USAG
 KUBEADM_API_VERSION = "kubeadm.k8s.io/v1beta4"
 CRI_SOCKET = "unix:///run/containerd/containerd.sock"
 API_SERVER_PORT = 6443
+# A fixed lifetime (kubeadm's default), never one computed from the clock: the first control plane's
+# document is its scale set's customData, and a value that changed on every render would make every
+# reconcile look like drift and send a write. The token Secret azk applies once the API answers sets the
+# recorded expiry.
+INIT_TOKEN_TTL = timedelta(hours=24)
 
 
 def _node_registration(node: NodeBootstrapConfig) -> dict[str, Any]:

@@ -181,17 +181,10 @@ def test_init_document_configures_kubeadm_v1beta4_for_the_cluster(secrets: Boots
     token = init["bootstrapTokens"][0]
     assert token["token"] == secrets.token.value
     assert token["groups"] == ["system:bootstrappers:kubeadm:default-node-token"]
-    # A lifetime (kubeadm refuses `expires`, see below) no longer than what was left at rendering time.
+    # A lifetime (kubeadm refuses `expires`, see below), the same on every render.
     assert "expires" not in token
-    assert 23 * 3600 < int(token["ttl"].removesuffix("s")) <= 24 * 3600
-
-
-def test_an_expired_token_is_refused_rather_than_rendered_as_never_expiring(
-    secrets: BootstrapSecrets,
-) -> None:
-    expired = BootstrapSecrets(secrets.pki, secrets.token, datetime.now(UTC) - timedelta(seconds=1))
-    with pytest.raises(ValueError, match="remaining lifetime must be positive"):
-        _render(expired, NodeRole.FIRST_CONTROL_PLANE)
+    assert token["ttl"] == "86400s"
+    assert _render(secrets, NodeRole.FIRST_CONTROL_PLANE) == _render(secrets, NodeRole.FIRST_CONTROL_PLANE)
 
 
 @pytest.fixture(scope="module")
@@ -321,7 +314,7 @@ def test_parser_recovers_pki_and_kubeadm_values_from_a_control_plane_document(
     assert parsed.node_labels == LABELS
     assert parsed.token == secrets.token
     assert parsed.token_ttl is not None
-    assert timedelta(hours=23) < parsed.token_ttl <= timedelta(hours=24)  # the fixture: 24 h from its making
+    assert parsed.token_ttl == timedelta(hours=24)
     assert parsed.apiserver_sans() == CLUSTER.apiserver_sans()
     assert "BEGIN" not in repr(parsed) and secrets.token.secret not in repr(parsed)
 
