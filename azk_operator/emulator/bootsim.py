@@ -219,22 +219,7 @@ class VmBootSimulator:
             ControlPlaneNode.of(event.computer_name, [bind, *event.private_ips]),
             document.apiserver_sans(),
         )
-        pki = SuppliedPKI(
-            ca_cert=document.pki.ca.cert_pem,
-            ca_key=document.pki.ca.key_pem,
-            service_account_key=document.pki.service_account_key_pem,
-            service_account_pub=document.pki.service_account_public_pem,
-            front_proxy_ca_cert=document.pki.front_proxy_ca.cert_pem,
-            front_proxy_ca_key=document.pki.front_proxy_ca.key_pem,
-            serving_cert=leaves.apiserver.cert_pem,
-            serving_key=leaves.apiserver.key_pem,
-            etcd_ca_cert=document.pki.etcd_ca.cert_pem,
-            etcd_ca_key=document.pki.etcd_ca.key_pem,
-            etcd_server_cert=leaves.etcd_server.cert_pem,
-            etcd_server_key=leaves.etcd_server.key_pem,
-            etcd_client_cert=leaves.apiserver_etcd_client.cert_pem,
-            etcd_client_key=leaves.apiserver_etcd_client.key_pem,
-        )
+        pki = SuppliedPKI.of_cluster(document.pki, leaves)
         work_dir = self.work_dir / f"{document.cluster_name}-{bind}"
         if event.reason != "restored":
             # A new machine starts from an empty disk; a restored one (emulator restarted from its state

@@ -26,6 +26,7 @@ from azk_operator.bootstrap.keys import (
     private_key_to_pem,
     public_key_to_pem,
 )
+from azk_operator.bootstrap.pki import ClusterPKI, ControlPlaneCertificates
 from azk_operator.bootstrap.sans import SubjectAltNames
 
 # Short-lived, fast-to-make material: a test control plane lives for minutes.
@@ -56,6 +57,26 @@ class SuppliedPKI:
     etcd_client_cert: bytes | None = None
     """kube-apiserver's client certificate for etcd (kubeadm's apiserver-etcd-client)."""
     etcd_client_key: bytes | None = None
+
+    @classmethod
+    def of_cluster(cls, pki: ClusterPKI, leaves: ControlPlaneCertificates) -> SuppliedPKI:
+        """What a kubeadm node runs with: the cluster's CAs and keys, and azk's leaves for this node."""
+        return cls(
+            ca_cert=pki.ca.cert_pem,
+            ca_key=pki.ca.key_pem,
+            service_account_key=pki.service_account_key_pem,
+            service_account_pub=pki.service_account_public_pem,
+            front_proxy_ca_cert=pki.front_proxy_ca.cert_pem,
+            front_proxy_ca_key=pki.front_proxy_ca.key_pem,
+            serving_cert=leaves.apiserver.cert_pem,
+            serving_key=leaves.apiserver.key_pem,
+            etcd_ca_cert=pki.etcd_ca.cert_pem,
+            etcd_ca_key=pki.etcd_ca.key_pem,
+            etcd_server_cert=leaves.etcd_server.cert_pem,
+            etcd_server_key=leaves.etcd_server.key_pem,
+            etcd_client_cert=leaves.apiserver_etcd_client.cert_pem,
+            etcd_client_key=leaves.apiserver_etcd_client.key_pem,
+        )
 
     def __post_init__(self) -> None:
         for cert, key, what in (

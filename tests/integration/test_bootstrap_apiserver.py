@@ -76,22 +76,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     )
     leaves = issue_control_plane_certificates(pki, ControlPlaneNode.of("cp-0", [bind]), sans)
     write_cluster_pki(state, pki, leaves)
-    supplied = SuppliedPKI(
-        ca_cert=pki.ca.cert_pem,
-        ca_key=pki.ca.key_pem,
-        service_account_key=pki.service_account_key_pem,
-        service_account_pub=pki.service_account_public_pem,
-        front_proxy_ca_cert=pki.front_proxy_ca.cert_pem,
-        front_proxy_ca_key=pki.front_proxy_ca.key_pem,
-        serving_cert=leaves.apiserver.cert_pem,
-        serving_key=leaves.apiserver.key_pem,
-        etcd_ca_cert=pki.etcd_ca.cert_pem,
-        etcd_ca_key=pki.etcd_ca.key_pem,
-        etcd_server_cert=leaves.etcd_server.cert_pem,
-        etcd_server_key=leaves.etcd_server.key_pem,
-        etcd_client_cert=leaves.apiserver_etcd_client.cert_pem,
-        etcd_client_key=leaves.apiserver_etcd_client.key_pem,
-    )
+    supplied = SuppliedPKI.of_cluster(pki, leaves)
     plane = ControlPlane(
         work_dir=tmp_path_factory.mktemp("bootstrap-control-plane"),
         bind=bind,
